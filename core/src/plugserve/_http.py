@@ -1,0 +1,286 @@
+# Theory of operation
+#
+# HTTPConnection is the whole HTTP/1.x state machine of one client connection, with no I/O: the
+# transport hands it bytes (receive_data) and gets back events (small frozen dataclasses); the
+# request layer asks it for the bytes of a response (send_*) and writes them itself.  h11 does the
+# parsing and the framing; this module adds what h11 leaves to the server (see
+# shared/reference/h11-gaps.md): head and request-line sizes counted independently of how the bytes
+# were segmented, a header-count limit, a body-size limit checked against Content-Length before the
+# body is read and against the bytes (and the declared chunk size) while it is read, HTTP versions
+# other than 1.x, Content-Length together with Transfer-Encoding, Host syntax, and request-target
+# forms.  Every violation becomes one ProtocolError event carrying the status to answer; after it
+# the connection must be closed, because the framing can no longer be trusted.
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Final, Union
+
+import h11
+
+__all__ = [
+    "BodyChunk",
+    "BodyEnd",
+    "ClientClosed",
+    "Event",
+    "HTTPConnection",
+    "Limits",
+    "ProtocolError",
+    "RequestHead",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """Size limits of one connection; each has a CLI flag (see plugserve.config)."""
+
+    max_request_line_bytes: int = 8192
+    max_header_bytes: int = 16384
+    max_header_count: int = 100
+    max_body_bytes: int = 100 * 1024 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class RequestHead:
+    """A request line and its headers (names lower-cased, as h11 gives them)."""
+
+    method: bytes
+    target: bytes
+    http_version: bytes
+    headers: list[tuple[bytes, bytes]]
+    expect_continue: bool
+    content_length: int | None
+    chunked: bool
+
+
+@dataclass(frozen=True, slots=True)
+class BodyChunk:
+    """A piece of the request body."""
+
+    data: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class BodyEnd:
+    """The request body is complete (trailers are dropped, never merged into the headers)."""
+
+
+@dataclass(frozen=True, slots=True)
+class ProtocolError:
+    """The client broke the protocol or a limit; answer `status` and close."""
+
+    status: int
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class ClientClosed:
+    """The client closed its side between requests."""
+
+
+Event = Union[RequestHead, BodyChunk, BodyEnd, ProtocolError, ClientClosed]
+
+_BODY_END: Final = BodyEnd()
+_CLIENT_CLOSED: Final = ClientClosed()
+
+# RFC 9112 §3.2 + RFC 3986 §3.2.2: Host = uri-host [ ":" port ]; an empty value is allowed.
+_HOST_RE: Final = re.compile(
+    rb"(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9\-._~%!$&'()*+,;=]*)(?::[0-9]*)?"
+)
+_ABSOLUTE_RE: Final = re.compile(rb"[A-Za-z][A-Za-z0-9+.\-]*://")
+
+
+class HTTPConnection:
+    """One server-side HTTP/1.x connection: bytes in, events out; responses in, bytes out."""
+
+    def __init__(self, limits: Limits | None = None) -> None:
+        self.limits = limits or Limits()
+        self._h11 = h11.Connection(
+            h11.SERVER, max_incomplete_event_size=self.limits.max_header_bytes + 1
+        )
+        self._scan = b""
+        self._body_seen = 0
+        self._chunked = False
+        self.failed = False
+
+    # -- receiving -------------------------------------------------------------------------------
+
+    @property
+    def awaiting_head(self) -> bool:
+        """True between requests, before the head of the next one is complete."""
+        return self._h11.their_state is h11.IDLE
+
+    @property
+    def has_partial_head(self) -> bool:
+        """True when some bytes of a head that is not complete yet have arrived."""
+        return bool(self._scan)
+
+    def receive_data(self, data: bytes) -> list[Event]:
+        """Feed bytes from the client (b"" at end of file); return the events they complete."""
+        if self.failed:
+            return []
+        if data and self._h11.their_state is h11.IDLE:
+            error = self._check_head(data)
+            if error is not None:
+                return [error]
+        self._h11.receive_data(data)
+        return self._events()
+
+    def start_next_cycle(self) -> list[Event]:
+        """Reset for the next request on a kept-alive connection; return any pipelined events."""
+        self._h11.start_next_cycle()
+        self._body_seen = 0
+        self._chunked = False
+        pending, _closed = self._h11.trailing_data
+        if pending:
+            error = self._check_head(b"", pending)
+            if error is not None:
+                return [error]
+        return self._events()
+
+    def _check_head(self, data: bytes, buffered: bytes = b"") -> ProtocolError | None:
+        """Count head bytes ourselves: h11 only limits heads that arrive in several reads."""
+        prefix = self._scan or buffered
+        scan = prefix + data if prefix else data
+        limits = self.limits
+        line_end = scan.find(b"\n")
+        line_len = len(scan) if line_end < 0 else line_end
+        if line_len > limits.max_request_line_bytes + 1:
+            return self._fail(414, "request line too long")
+        end = _head_end(scan)
+        if end < 0:
+            if len(scan) > limits.max_header_bytes:
+                return self._fail(431, "request head too large")
+            self._scan = scan
+            return None
+        self._scan = b""
+        if end > limits.max_header_bytes:
+            return self._fail(431, "request head too large")
+        return None
+
+    def _events(self) -> list[Event]:
+        events: list[Event] = []
+        conn = self._h11
+        while True:
+            try:
+                event = conn.next_event()
+            except h11.RemoteProtocolError as exc:
+                events.append(self._fail(exc.error_status_hint, str(exc)))
+                return events
+            kind = type(event)
+            if kind is h11.Data:
+                data = event.data  # type: ignore[union-attr]
+                self._body_seen += len(data)
+                if self._body_too_large():
+                    events.append(self._fail(413, "request body too large"))
+                    return events
+                events.append(BodyChunk(data))
+            elif kind is h11.Request:
+                head = self._validate(event)  # type: ignore[arg-type]
+                events.append(head)
+                if type(head) is ProtocolError:
+                    return events
+            elif kind is h11.EndOfMessage:
+                events.append(_BODY_END)
+            elif kind is h11.ConnectionClosed:
+                events.append(_CLIENT_CLOSED)
+                return events
+            else:  # NEED_DATA or PAUSED
+                if self._chunked and self._body_too_large():
+                    events.append(self._fail(413, "request body too large"))
+                return events
+
+    def _body_too_large(self) -> bool:
+        declared = self._body_seen
+        if self._chunked:
+            # h11 does not expose the size a chunk header declared; peek at it so a huge chunk
+            # is refused at once instead of after the client has sent the limit's worth.
+            reader = getattr(self._h11, "_reader", None)
+            declared += getattr(reader, "_bytes_in_chunk", 0) or 0
+        return declared > self.limits.max_body_bytes
+
+    def _validate(self, req: h11.Request) -> RequestHead | ProtocolError:
+        version = req.http_version
+        if not version.startswith(b"1."):
+            return self._fail(505, "HTTP version not supported")
+        headers = list(req.headers)
+        if len(headers) > self.limits.max_header_count:
+            return self._fail(431, "too many request headers")
+        content_length: int | None = None
+        chunked = False
+        for name, value in headers:
+            if name == b"content-length":
+                content_length = int(value)
+            elif name == b"transfer-encoding":
+                chunked = True
+            elif name == b"host" and _HOST_RE.fullmatch(value) is None:
+                return self._fail(400, "invalid Host header")
+        if chunked and content_length is not None:
+            # RFC 9112 §6.1: a server MAY reject this; keeping the connection open smuggles.
+            return self._fail(400, "Content-Length together with Transfer-Encoding")
+        target = req.target
+        method = req.method
+        if not target.startswith(b"/"):
+            if target == b"*":
+                if method != b"OPTIONS":
+                    return self._fail(400, "asterisk-form target is only for OPTIONS")
+            elif _ABSOLUTE_RE.match(target) is None and method != b"CONNECT":
+                return self._fail(400, "authority-form target is only for CONNECT")
+        if content_length is not None and content_length > self.limits.max_body_bytes:
+            return self._fail(413, "request body too large")
+        self._chunked = chunked
+        return RequestHead(
+            method,
+            target,
+            version,
+            headers,
+            self._h11.they_are_waiting_for_100_continue,
+            content_length,
+            chunked,
+        )
+
+    def _fail(self, status: int, reason: str) -> ProtocolError:
+        self.failed = True
+        return ProtocolError(status, reason)
+
+    # -- sending ---------------------------------------------------------------------------------
+
+    def send_continue(self) -> bytes:
+        """The interim 100 Continue, sent when the body is going to be read."""
+        if not self._h11.they_are_waiting_for_100_continue:
+            return b""
+        return self._h11.send(h11.InformationalResponse(status_code=100)) or b""
+
+    def send_head(self, status: int, reason: bytes, headers: list[tuple[bytes, bytes]]) -> bytes:
+        """Status line and headers; h11 adds chunked framing when no Content-Length is given."""
+        return self._h11.send(h11.Response(status_code=status, headers=headers, reason=reason)) or b""
+
+    def send_body(self, data: bytes) -> bytes:
+        """Frame a piece of the response body."""
+        return self._h11.send(h11.Data(data=data)) or b""
+
+    def send_end(self) -> bytes:
+        """End the response (the last chunk when chunked)."""
+        return self._h11.send(h11.EndOfMessage()) or b""
+
+    @property
+    def keep_alive(self) -> bool:
+        """True when the response is complete and the connection may serve another request."""
+        conn = self._h11
+        return conn.our_state is h11.DONE and conn.their_state is h11.DONE
+
+    @property
+    def response_done(self) -> bool:
+        """True when our side has sent a complete response."""
+        return self._h11.our_state in (h11.DONE, h11.MUST_CLOSE)
+
+
+def _head_end(data: bytes) -> int:
+    """Index of the blank line that ends a head (h11 accepts bare LF line ends), or -1."""
+    crlf = data.find(b"\n\r\n")
+    lf = data.find(b"\n\n")
+    if crlf < 0:
+        return lf
+    if lf < 0:
+        return crlf
+    return min(crlf, lf)

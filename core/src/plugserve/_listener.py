@@ -1,0 +1,139 @@
+"""Listening sockets, the registry of open connections, timeouts and graceful shutdown.
+
+`Server` owns what one run shares: the Site, the configuration, the hooks and the set of open
+channels.  One sweeper task enforces every channel's deadline (see _protocol.py), and `close()`
+stops accepting, lets requests in flight finish within `shutdown_timeout_s`, then aborts the rest.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
+
+from ._protocol import HTTPChannel
+from .config import Config
+from .endpoints import listen, parse_endpoint
+from .http_headers import canonical_name
+
+if TYPE_CHECKING:
+    from ._plugins import Hooks
+    from ._request import Request
+    from .server import Site
+
+__all__ = ["Server", "ServerState"]
+
+_log = logging.getLogger("plugserve")
+
+
+def _no_op(request: Request) -> None:
+    return None
+
+
+class ServerState:
+    """What every connection of one run shares."""
+
+    def __init__(self, site: Site, config: Config, hooks: Hooks | None) -> None:
+        self.site = site
+        self.config = config
+        self.limits = config.limits
+        self.loop = asyncio.get_running_loop()
+        self.connections: set[HTTPChannel] = set()
+        self.closing = False
+        self.child_hook = hooks.get_child if hooks is not None else None
+        finished = hooks.request_finished if hooks is not None else None
+        self.request_finished: Callable[[Request], Any] = (
+            _no_op if finished is None else (lambda request: finished(request=request))
+        )
+        self.error_headers = [(canonical_name(n), v) for n, v in site.extraHeaders]
+
+
+class Server:
+    """A running server: its bound addresses, and `close()` for a graceful stop."""
+
+    def __init__(self, site: Site, config: Config, hooks: Hooks | None = None) -> None:
+        self.site = site
+        self.config = config
+        self.hooks = hooks
+        self.addresses: list[str] = []
+        self._servers: list[asyncio.AbstractServer] = []
+        self._state: ServerState | None = None
+        self._sweeper: asyncio.Task[None] | None = None
+        self._closed = asyncio.Event()
+
+    @property
+    def connections(self) -> set[HTTPChannel]:
+        """The open connections."""
+        return self._state.connections if self._state is not None else set()
+
+    async def start(self, endpoints: Sequence[str]) -> None:
+        """Bind every endpoint (all or none) and start serving."""
+        parsed = [parse_endpoint(text) for text in endpoints]
+        state = self._state = ServerState(self.site, self.config, self.hooks)
+        try:
+            for endpoint in parsed:
+                server, urls = await listen(endpoint, lambda: HTTPChannel(state))
+                self._servers.append(server)
+                self.addresses.extend(urls)
+        except BaseException:
+            for server in self._servers:
+                server.close()
+            raise
+        self._sweeper = state.loop.create_task(self._sweep(state))
+
+    @property
+    def port(self) -> int:
+        """The port of the first TCP address (handy with tcp:0)."""
+        for address in self.addresses:
+            tail = address.rsplit(":", 1)[-1]
+            if tail.isdigit():
+                return int(tail)
+        raise ValueError("no TCP address")
+
+    async def _sweep(self, state: ServerState) -> None:
+        config = state.config
+        interval = min(config.header_timeout_s, config.body_timeout_s, config.keepalive_timeout_s)
+        interval = max(0.05, min(1.0, interval / 4))
+        while True:
+            await asyncio.sleep(interval)
+            now = state.loop.time()
+            for channel in list(state.connections):
+                deadline = channel.deadline
+                if deadline and now >= deadline:
+                    try:
+                        channel.timed_out()
+                    except Exception:  # noqa: BLE001 - the sweeper must survive any channel
+                        _log.exception("error while timing out a connection")
+
+    async def close(self, timeout: float | None = None) -> None:
+        """Stop accepting, let requests in flight finish (up to the deadline), then close."""
+        if self._closed.is_set():
+            return
+        timeout = self.config.shutdown_timeout_s if timeout is None else timeout
+        for server in self._servers:
+            server.close()
+        state = self._state
+        if state is not None:
+            state.closing = True
+            for channel in list(state.connections):
+                channel.close_when_idle()
+            loop = state.loop
+            deadline = loop.time() + timeout
+            while state.connections and loop.time() < deadline:
+                await asyncio.sleep(0.05)
+            for channel in list(state.connections):
+                channel.abort()
+        if self._sweeper is not None:
+            self._sweeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._sweeper
+        for server in self._servers:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(server.wait_closed(), 1.0)
+        self._closed.set()
+
+    async def wait_closed(self) -> None:
+        """Wait until close() has completed."""
+        await self._closed.wait()

@@ -1,0 +1,368 @@
+# Theory of operation
+#
+# HTTPChannel is the asyncio side of one connection: it moves bytes between the transport and the
+# sans-I/O HTTPConnection, turns the connection's events into a Request, hands a complete request to
+# the Site, and writes what the Request produces.  Timers are not per-connection handles: each
+# channel keeps a deadline (a float) that the listener's sweeper compares with the clock a few
+# times a second, so a request pays one float store per phase change instead of a timer handle.
+# The phases: HEAD (receiving a request head: header timeout, 408), BODY (receiving its body: body
+# timeout, 408), BUSY (the site is answering: no timeout, as in Twisted), IDLE (kept alive between
+# requests: keep-alive timeout, silent close).  Pipelined requests wait in h11's buffer until the
+# response before them is finished (RFC 9112 §9.3.2); while a response is pending the channel stops
+# reading once the buffered bytes pass the head limit, so a client cannot make it buffer without end.
+from __future__ import annotations
+
+import asyncio
+import io
+import logging
+from collections import deque
+from typing import TYPE_CHECKING, Any, Final
+
+import h11
+
+from . import _date
+from ._body import new_body
+from ._http import (
+    BodyChunk,
+    BodyEnd,
+    ClientClosed,
+    Event,
+    HTTPConnection,
+    ProtocolError,
+    RequestHead,
+)
+from .address import Address, from_sockname
+from .error import ConnectionDone, ConnectionLost
+from .http import reason_phrase
+from .http_headers import Headers
+
+if TYPE_CHECKING:
+    from ._listener import ServerState
+    from ._request import Request
+
+__all__ = ["HTTPChannel", "FlowControl", "simple_response"]
+
+_log = logging.getLogger("plugserve")
+
+HEAD: Final = 0
+BODY: Final = 1
+BUSY: Final = 2
+IDLE: Final = 3
+
+
+class FlowControl:
+    """Pause/resume of both directions of a transport, safe to call twice, with a drain wait."""
+
+    def __init__(self, transport: asyncio.BaseTransport) -> None:
+        self._transport = transport
+        self.read_paused = False
+        self.write_paused = False
+        self._drained: asyncio.Event | None = None
+
+    def pause_reading(self) -> None:
+        """Stop reading from the client (idempotent)."""
+        if not self.read_paused:
+            self.read_paused = True
+            self._transport.pause_reading()  # type: ignore[attr-defined]
+
+    def resume_reading(self) -> None:
+        """Read from the client again (idempotent)."""
+        if self.read_paused:
+            self.read_paused = False
+            self._transport.resume_reading()  # type: ignore[attr-defined]
+
+    def pause_writing(self) -> None:
+        """The transport's buffer is full."""
+        self.write_paused = True
+
+    def resume_writing(self) -> None:
+        """The transport's buffer drained; wake whoever waits in drain()."""
+        self.write_paused = False
+        if self._drained is not None:
+            self._drained.set()
+            self._drained = None
+
+    async def drain(self) -> None:
+        """Wait until the client has read enough for writing to go on."""
+        if self.write_paused:
+            if self._drained is None:
+                self._drained = asyncio.Event()
+            await self._drained.wait()
+
+
+def simple_response(status: int, message: str, extra: list[tuple[bytes, bytes]] = ()) -> bytes:  # type: ignore[assignment]
+    """A complete plain-text response that closes the connection (for protocol errors)."""
+    body = f"{status} {reason_phrase(status).decode()}: {message}\n".encode("utf-8", "replace")
+    lines = [
+        b"HTTP/1.1 %d %s" % (status, reason_phrase(status)),
+        b"Content-Type: text/plain; charset=utf-8",
+        b"X-Content-Type-Options: nosniff",
+        b"Content-Length: %d" % len(body),
+        b"Connection: close",
+        b"Date: " + _date.http_date_now(),
+    ]
+    lines.extend(name + b": " + value for name, value in extra)
+    return b"\r\n".join(lines) + b"\r\n\r\n" + body
+
+
+class HTTPChannel(asyncio.Protocol):
+    """One client connection: bytes to requests, responses to bytes."""
+
+    transport: asyncio.Transport
+    peer: Address
+    sockname: Address
+
+    def __init__(self, state: ServerState) -> None:
+        self.state = state
+        self.site = state.site
+        self.http = HTTPConnection(state.limits)
+        self.request: Request | None = None
+        self.is_tls = False
+        self.phase = HEAD
+        self.deadline = 0.0
+        self._ended = False
+        self._closed = False
+        self._pending: deque[Event] = deque()
+        self._processing = False
+        self._buffered_while_busy = 0
+        self._producer: Any = None
+        self._producer_streaming = True
+
+    # -- asyncio callbacks -----------------------------------------------------------------------
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:  # noqa: D102
+        self.transport = transport  # type: ignore[assignment]
+        self.flow = FlowControl(transport)
+        state = self.state
+        if state.closing or len(state.connections) >= state.config.max_connections:
+            _log.warning("refusing a connection: %d open (--max-connections)", len(state.connections))
+            self.transport.write(simple_response(503, "too many connections", state.error_headers))
+            self.transport.close()
+            self._closed = True
+            return
+        state.connections.add(self)
+        self.peer = from_sockname(transport.get_extra_info("peername"))
+        self.sockname = from_sockname(transport.get_extra_info("sockname"))
+        self.is_tls = transport.get_extra_info("sslcontext") is not None
+        self.deadline = state.loop.time() + state.config.header_timeout_s
+
+    def data_received(self, data: bytes) -> None:  # noqa: D102
+        if self._closed:
+            return
+        phase = self.phase
+        if phase == IDLE:
+            self.phase = HEAD
+            self.deadline = self.state.loop.time() + self.state.config.header_timeout_s
+        elif phase == BUSY:
+            self._buffered_while_busy += len(data)
+            if self._buffered_while_busy > self.http.limits.max_header_bytes:
+                self.flow.pause_reading()
+        self._handle(self.http.receive_data(data))
+
+    def eof_received(self) -> bool:  # noqa: D102
+        self._handle(self.http.receive_data(b""))
+        # Keep the write side open while a response is still owed (half-closed clients).
+        return self.request is not None and not self._closed
+
+    def connection_lost(self, exc: Exception | None) -> None:  # noqa: D102
+        self._closed = True
+        self.state.connections.discard(self)
+        self.flow.resume_writing()
+        request = self.request
+        if request is not None and not request.finished:
+            self.request = None
+            reason = ConnectionLost(str(exc)) if exc else ConnectionDone("Connection was closed cleanly.")
+            request.connectionLost(reason)
+            self.state.request_finished(request)
+        producer = self._producer
+        if producer is not None:
+            self._producer = None
+            stop = getattr(producer, "stopProducing", None)
+            if stop is not None:
+                stop()
+
+    def pause_writing(self) -> None:  # noqa: D102
+        self.flow.pause_writing()
+        if self._producer is not None and self._producer_streaming:
+            self._producer.pauseProducing()
+
+    def resume_writing(self) -> None:  # noqa: D102
+        self.flow.resume_writing()
+        producer = self._producer
+        if producer is not None:
+            if self._producer_streaming:
+                producer.resumeProducing()
+            else:
+                self.state.loop.call_soon(self._pull)
+
+    # -- events ----------------------------------------------------------------------------------
+
+    def _handle(self, events: list[Event]) -> None:
+        if not events:
+            return
+        pending = self._pending
+        pending.extend(events)
+        if self._processing:
+            return  # the outer call drains the queue (pipelined requests, no recursion)
+        self._processing = True
+        try:
+            while pending and not self._closed:
+                event = pending.popleft()
+                kind = type(event)
+                if kind is BodyChunk:
+                    assert self.request is not None
+                    self.request.content.write(event.data)  # type: ignore[union-attr]
+                    self.deadline = self.state.loop.time() + self.state.config.body_timeout_s
+                elif kind is RequestHead:
+                    self._on_head(event)  # type: ignore[arg-type]
+                elif kind is BodyEnd:
+                    self._on_body_end()
+                elif kind is ProtocolError:
+                    self._protocol_error(event.status, event.reason)  # type: ignore[union-attr]
+                elif kind is ClientClosed:
+                    self._close()
+        finally:
+            self._processing = False
+            if self._closed:
+                pending.clear()
+
+    def _on_head(self, head: RequestHead) -> None:
+        state = self.state
+        headers = Headers._from_pairs(head.headers)
+        has_body = head.chunked or bool(head.content_length)
+        content = new_body(head.content_length, head.chunked) if has_body else io.BytesIO()
+        request = self.site.requestFactory(
+            self, head.method, head.target, b"HTTP/" + head.http_version, headers, content
+        )
+        request.site = self.site
+        request._child_hook = state.child_hook
+        self.request = request
+        self._ended = False
+        if has_body:
+            self.phase = BODY
+            self.deadline = state.loop.time() + state.config.body_timeout_s
+            if head.expect_continue:
+                self.transport.write(self.http.send_continue())
+        else:
+            self.phase = BUSY
+            self.deadline = 0.0
+
+    def _on_body_end(self) -> None:
+        request = self.request
+        assert request is not None
+        self.phase = BUSY
+        self.deadline = 0.0
+        self._buffered_while_busy = 0
+        if request.content.tell():
+            request.content.seek(0)
+        self.site._handle(request)
+
+    def _protocol_error(self, status: int, reason: str) -> None:
+        peer = getattr(self, "peer", None)
+        _log.info("%d for %s: %s", status, getattr(peer, "host", peer), reason)
+        request = self.request
+        if request is None or not request.startedWriting:
+            self.transport.write(simple_response(status, reason, self.state.error_headers))
+        self._close()
+
+    def timed_out(self) -> None:
+        """Called by the sweeper when this channel's deadline passed."""
+        phase = self.phase
+        if phase == BODY or (phase == HEAD and self.http.has_partial_head):
+            self._protocol_error(408, "timed out waiting for the request")
+        else:
+            self._close()
+
+    def _close(self) -> None:
+        if not self._closed:
+            self._closed = True
+            self.transport.close()
+
+    def close_when_idle(self) -> None:
+        """Graceful shutdown: close now if no request is in flight, else after its response."""
+        if self.request is None and not self.http.has_partial_head:
+            self._close()
+
+    # -- the Channel interface used by Request --------------------------------------------------
+
+    def write_head(
+        self,
+        request: Request,
+        status: int,
+        reason: bytes,
+        headers: list[tuple[bytes, bytes]],
+        body: bytes | None,
+    ) -> None:
+        """Write the head; with a complete `body` (bytes), the body and the end too."""
+        if self._closed or request is not self.request:
+            return
+        http = self.http
+        try:
+            data = http.send_head(status, reason, headers)
+            if body is not None:
+                if body:
+                    data += http.send_body(body)
+                data += http.send_end()
+                self._ended = True
+        except h11.LocalProtocolError as exc:
+            _log.error("invalid response from %s: %s", request.uri.decode("latin-1"), exc)
+            self.transport.write(simple_response(500, "the server produced an invalid response"))
+            self._close()
+            return
+        self.transport.write(data)
+
+    def write_body(self, data: bytes) -> None:
+        """Write a piece of a streamed body."""
+        if not self._closed:
+            self.transport.write(self.http.send_body(data))
+            if self._producer is not None and not self._producer_streaming:
+                self.state.loop.call_soon(self._pull)
+
+    def end_response(self, request: Request) -> None:
+        """The response is complete: log it, then serve the next request or close."""
+        if request is not self.request:
+            return
+        self.request = None
+        state = self.state
+        if not self._closed and not self._ended:
+            self.transport.write(self.http.send_end())
+        self._ended = True
+        if self._producer is not None:
+            self._producer = None
+        state.request_finished(request)
+        if self._closed:
+            return
+        if not self.http.keep_alive or state.closing:
+            self._close()
+            return
+        self.phase = IDLE
+        self.deadline = state.loop.time() + state.config.keepalive_timeout_s
+        self.flow.resume_reading()
+        self._handle(self.http.start_next_cycle())
+
+    def abort(self) -> None:
+        """Drop the connection at once (a response that cannot be completed)."""
+        if not self._closed:
+            self._closed = True
+            self.transport.abort()
+
+    def register_producer(self, request: Request, producer: Any, streaming: bool) -> None:
+        """Drive `producer` with the transport's flow control (Twisted's producer API)."""
+        if self._producer is not None:
+            raise RuntimeError(f"Cannot register producer {producer!r}: one is registered already")
+        self._producer = producer
+        self._producer_streaming = streaming
+        if streaming:
+            if self.flow.write_paused:
+                producer.pauseProducing()
+        else:
+            self.state.loop.call_soon(self._pull)
+
+    def unregister_producer(self) -> None:
+        """Forget the registered producer."""
+        self._producer = None
+
+    def _pull(self) -> None:
+        producer = self._producer
+        if producer is not None and not self._producer_streaming and not self.flow.write_paused:
+            producer.resumeProducing()

@@ -1,0 +1,501 @@
+# Theory of operation
+#
+# A Request is Twisted Web's request object rebuilt on the sans-I/O HTTPConnection: it holds the
+# parsed head and the spooled body, carries the traversal state (prepath/postpath), and turns the
+# resource's writes into response bytes through its channel (the asyncio protocol).  The head is
+# sent at the first write or at finish; a bytes result from render goes out as head and body in one
+# write with a Content-Length.  Everything that depends only on the request (args, cookies) is
+# computed on first use, so a request that never looks at them does not pay for them.
+from __future__ import annotations
+
+import base64
+import binascii
+import time
+from collections.abc import Callable
+from typing import IO, TYPE_CHECKING, Any, Final, Protocol
+from urllib.parse import quote, unquote_to_bytes
+
+from . import _date
+from ._forms import parse_qs
+from .address import Address, IPv4Address
+from .defer import Deferred
+from .error import ConnectionLost
+from .http import CACHED, reason_phrase
+from .http_headers import Headers, canonical_name
+
+if TYPE_CHECKING:
+    from .encoders import Encoder
+    from .server import Site
+    from .session import Session
+
+__all__ = ["Request", "Channel"]
+
+_NO_BODY_CODES: Final = frozenset({204, 304})
+_SERVER: Final = b"server"
+_DATE: Final = b"date"
+_CONTENT_TYPE: Final = b"content-type"
+_CONTENT_LENGTH: Final = b"content-length"
+
+
+class Channel(Protocol):
+    """What a Request needs from the connection that carries it."""
+
+    is_tls: bool
+    peer: Address
+    sockname: Address
+
+    def write_head(self, request: Request, status: int, reason: bytes,
+                   headers: list[tuple[bytes, bytes]], body: bytes | None) -> None: ...
+    def write_body(self, data: bytes) -> None: ...
+    def end_response(self, request: Request) -> None: ...
+    def abort(self) -> None: ...
+    def register_producer(self, request: Request, producer: Any, streaming: bool) -> None: ...
+    def unregister_producer(self) -> None: ...
+
+
+class Request:
+    """One HTTP request and its response, with Twisted Web's API."""
+
+    defaultContentType: bytes | None = b"text/html"
+    site: Site
+    session: Session | None = None
+    _encoder: Encoder | None = None
+    _child_hook: Callable[..., Any] | None = None
+
+    def __init__(
+        self,
+        channel: Channel,
+        method: bytes,
+        uri: bytes,
+        clientproto: bytes,
+        requestHeaders: Headers,
+        content: IO[bytes],
+    ) -> None:
+        self.channel = channel
+        self.method = method
+        self.uri = uri
+        self.clientproto = clientproto
+        self.requestHeaders = requestHeaders
+        self.responseHeaders = Headers()
+        self.content = content
+        path, _, self._query = uri.partition(b"?")
+        if not path.startswith(b"/"):
+            path = _origin_path(self, path)
+        self.path = path
+        self.prepath: list[bytes] = []
+        self.postpath: list[bytes] = [unquote_to_bytes(s) for s in path[1:].split(b"/")]
+        self.sitepath: list[bytes] = []
+        self.code = 200
+        self.code_message: bytes | None = None
+        self.sentLength = 0
+        self.startedWriting = False
+        self.finished = False
+        self.cookies: list[bytes] = []
+        self.lastModified: float | None = None
+        self.etag: bytes | None = None
+        self.client = channel.peer
+        self.host = channel.sockname
+        self.started = time.time()
+        self._disconnected = False
+        self._no_body = method == b"HEAD"
+        self._finish_notifiers: list[Deferred] = []
+        self._force_secure = False
+
+    def __getattr__(self, name: str) -> Any:
+        # Parsed on first use: most requests never look at their query or cookies.
+        if name == "args":
+            self.args: dict[bytes, list[bytes]] = parse_qs(self._query)
+            return self.args
+        if name == "received_cookies":
+            self.received_cookies: dict[bytes, bytes] = _parse_cookies(self.requestHeaders)
+            return self.received_cookies
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} at 0x{id(self):x} method={self.method!r} uri={self.uri!r} clientproto={self.clientproto!r}>"
+
+    # -- the request -----------------------------------------------------------------------------
+
+    def getHeader(self, key: str | bytes) -> Any:
+        """The last value of a request header (str for a str name), or None."""
+        values = self.requestHeaders.getRawHeaders(key)
+        return values[-1] if values else None
+
+    def getAllHeaders(self) -> dict[bytes, bytes]:
+        """Lower-case name -> last value of every request header."""
+        return {name: values[-1] for name, values in self.requestHeaders._raw.items()}
+
+    def getCookie(self, key: bytes) -> bytes | None:
+        """The value of a cookie the client sent, or None."""
+        return self.received_cookies.get(key)
+
+    def getClientAddress(self) -> Address:
+        """The peer's address (an IPv4Address, IPv6Address or UNIXAddress)."""
+        return self.client
+
+    def getClientIP(self) -> str | None:
+        """The peer's IP as a string, or None on a UNIX socket (deprecated in Twisted)."""
+        return getattr(self.client, "host", None)
+
+    def getHost(self) -> Address:
+        """The local address the request arrived on."""
+        return self.host
+
+    def getRequestHostname(self) -> bytes:
+        """The Host header without its port (brackets of an IPv6 literal removed)."""
+        host = self.requestHeaders._last(b"host")
+        if host:
+            if host.startswith(b"["):
+                return host[1:].split(b"]", 1)[0]
+            return host.rsplit(b":", 1)[0] if host.count(b":") == 1 else host
+        return str(getattr(self.host, "host", "localhost")).encode("ascii", "replace")
+
+    def _host_port(self) -> int:
+        host = self.requestHeaders._last(b"host")
+        if host:
+            tail = host.rsplit(b"]", 1)[-1]
+            if b":" in tail:
+                port = tail.rsplit(b":", 1)[1]
+                if port.isdigit():
+                    return int(port)
+            return 443 if self.isSecure() else 80
+        return int(getattr(self.host, "port", 0))
+
+    def isSecure(self) -> bool:
+        """True over TLS, or after `setHost(..., ssl=True)` (a virtual-host monster)."""
+        return self._force_secure or self.channel.is_tls
+
+    def setHost(self, host: bytes, port: int, ssl: bool | int = 0) -> None:
+        """Make the request look as if it arrived for `host:port` (vhost monsters do this)."""
+        self._force_secure = bool(ssl)
+        default = 443 if ssl else 80
+        value = host if port == default else host + b":" + str(port).encode("ascii")
+        self.requestHeaders.setRawHeaders(b"host", [value])
+        self.host = IPv4Address("TCP", host.decode("ascii", "replace"), port)
+
+    def prePathURL(self) -> bytes:
+        """The absolute URL of the resource reached so far: scheme, Host, port and prepath."""
+        return self._url_for(self.prepath)
+
+    def _url_for(self, segments: list[bytes]) -> bytes:
+        secure = self.isSecure()
+        port = self._host_port()
+        hostname = self.getRequestHostname()
+        if b":" in hostname:
+            hostname = b"[" + hostname + b"]"
+        default = 443 if secure else 80
+        netloc = hostname if port == default else hostname + b":" + str(port).encode("ascii")
+        path = b"/".join(quote(s, safe="").encode("ascii") for s in segments)
+        return (b"https://" if secure else b"http://") + netloc + b"/" + path
+
+    def URLPath(self) -> Any:
+        """The request's URL as a URLPath (see plugserve.util.URLPath)."""
+        from .util import URLPath
+
+        return URLPath.fromRequest(self)
+
+    def rememberRootURL(self) -> None:
+        """Remember the current prePathURL as the root URL."""
+        self._root_url = self.prePathURL()
+
+    def getRootURL(self) -> bytes | None:
+        """The URL remembered by rememberRootURL."""
+        return getattr(self, "_root_url", None)
+
+    def childLink(self, name: bytes) -> bytes:
+        """A relative link to the child `name` of the current resource."""
+        lpp = len(self.postpath)
+        if lpp > 1:
+            return b"../" * (lpp - 1) + name
+        if lpp == 1 and self.postpath[0] != b"":
+            return self.prepath[-1] + b"/" + name if self.prepath else name
+        return name
+
+    def sibLink(self, name: bytes) -> bytes:
+        """A relative link to the sibling `name` of the current resource."""
+        lpp = len(self.postpath)
+        if lpp:
+            return b"../" * lpp + name
+        return name
+
+    def getUser(self) -> bytes:
+        """The user name of HTTP Basic authentication, or b""."""
+        return self._basic_auth()[0]
+
+    def getPassword(self) -> bytes:
+        """The password of HTTP Basic authentication, or b""."""
+        return self._basic_auth()[1]
+
+    def _basic_auth(self) -> tuple[bytes, bytes]:
+        header = self.requestHeaders._last(b"authorization")
+        if not header:
+            return b"", b""
+        scheme, _, value = header.partition(b" ")
+        if scheme.lower() != b"basic":
+            return b"", b""
+        try:
+            decoded = base64.b64decode(value.strip(), validate=True)
+        except (binascii.Error, ValueError):
+            return b"", b""
+        user, sep, password = decoded.partition(b":")
+        return (user, password) if sep else (b"", b"")
+
+    def getSession(self, sessionInterface: Any = None, forceNotSecure: bool = False) -> Any:
+        """The session of this browser, found or created through a cookie."""
+        from .session import get_session
+
+        return get_session(self, sessionInterface, forceNotSecure)
+
+    # -- the response ----------------------------------------------------------------------------
+
+    def setResponseCode(self, code: int, message: bytes | None = None) -> None:
+        """Set the status (and optionally the reason phrase) of the response."""
+        if not isinstance(code, int):
+            raise TypeError(f"HTTP response code must be int, not {type(code).__name__}")
+        self.code = code
+        self.code_message = message
+
+    def setHeader(self, name: str | bytes, value: str | bytes) -> None:
+        """Set a response header, replacing any value it had."""
+        self.responseHeaders.setRawHeaders(name, [value])
+
+    def redirect(self, url: bytes | str) -> None:
+        """Answer 302 with a Location; the caller still calls finish()."""
+        self.setResponseCode(302)
+        self.setHeader(b"location", url)
+
+    def addCookie(
+        self,
+        k: str | bytes,
+        v: str | bytes,
+        expires: str | bytes | None = None,
+        domain: str | bytes | None = None,
+        path: str | bytes | None = None,
+        max_age: str | bytes | int | None = None,
+        comment: str | bytes | None = None,
+        secure: bool | None = None,
+        httpOnly: bool = False,
+        sameSite: str | None = None,
+    ) -> None:
+        """Queue a Set-Cookie header; CR, LF and `;` in any part become spaces."""
+        parts = [_cookie_part(k) + b"=" + _cookie_part(v)]
+        for label, value in ((b"Expires", expires), (b"Domain", domain), (b"Path", path),
+                             (b"Max-Age", max_age), (b"Comment", comment)):
+            if value is not None:
+                parts.append(label + b"=" + _cookie_part(value))
+        if secure:
+            parts.append(b"Secure")
+        if httpOnly:
+            parts.append(b"HttpOnly")
+        if sameSite:
+            same = sameSite.lower()
+            if same not in ("lax", "strict", "none"):
+                raise ValueError("Invalid value for sameSite: " + repr(sameSite))
+            if same == "none" and not secure:
+                raise ValueError("sameSite='none' requires secure=True")
+            parts.append(b"SameSite=" + same.encode("ascii"))
+        self.cookies.append(b"; ".join(parts))
+
+    def setLastModified(self, when: float) -> str | None:
+        """Record the modification time; return CACHED (and set 304) if the client's copy is fresh."""
+        when = float(int(when) + (1 if when % 1 else 0))
+        if not self.lastModified or self.lastModified < when:
+            self.lastModified = when
+        header = self.requestHeaders._last(b"if-modified-since")
+        if header and self.method in (b"GET", b"HEAD"):
+            since = _date.parse_http_date(header.split(b";", 1)[0].strip())
+            if since is not None and since >= self.lastModified:
+                self.setResponseCode(304)
+                return CACHED
+        return None
+
+    def setETag(self, etag: bytes) -> str | None:
+        """Record the entity tag; return CACHED (304, or 412 for unsafe methods) on a match."""
+        if etag:
+            self.etag = etag
+        header = self.requestHeaders._last(b"if-none-match")
+        if header:
+            tags = [t.strip() for t in header.replace(b",", b" ").split()]
+            if etag in tags or b"*" in tags or _weak(etag) in (_weak(t) for t in tags):
+                self.setResponseCode(304 if self.method in (b"GET", b"HEAD") else 412)
+                return CACHED
+        return None
+
+    def write(self, data: bytes) -> None:
+        """Send part of the body; the head goes out with the first write."""
+        if self.finished:
+            raise RuntimeError(
+                "Request.write called on a request after Request.finish was called."
+            )
+        if self._disconnected:
+            return
+        if not self.startedWriting:
+            self._send_head(None)
+        if not data or self._no_body:
+            return
+        if not isinstance(data, bytes):
+            raise TypeError(f"Request.write needs bytes, not {type(data).__name__}")
+        encoder = self._encoder
+        if encoder is not None:
+            data = encoder.encode(data)
+            if not data:
+                return
+        self.sentLength += len(data)
+        self.channel.write_body(data)
+
+    def finish(self) -> None:
+        """End the response; the connection then serves the next request or closes."""
+        if self._disconnected:
+            raise RuntimeError(
+                "Request.finish called on a request after its connection was lost; "
+                "use Request.notifyFinish to keep track of this."
+            )
+        if self.finished:
+            return
+        if not self.startedWriting:
+            self._send_head(b"")
+        elif self._encoder is not None and not self._no_body:
+            tail = self._encoder.finish()
+            if tail:
+                self.sentLength += len(tail)
+                self.channel.write_body(tail)
+        self.finished = True
+        self.channel.end_response(self)
+        self._notify(None)
+
+    def _finish_with(self, body: bytes) -> None:
+        """Send a whole body returned by render: head and body in one write, with a length."""
+        if self.startedWriting:
+            if body:
+                self.write(body)
+            self.finish()
+            return
+        self._send_head(body)
+        self.finished = True
+        self.channel.end_response(self)
+        self._notify(None)
+
+    def notifyFinish(self) -> Deferred:
+        """A Deferred (also awaitable) that fires on finish, or fails with ConnectionLost."""
+        deferred = Deferred()
+        if self.finished:
+            deferred.callback(None)
+        elif self._disconnected:
+            deferred.errback(ConnectionLost("Connection to the other side was lost."))
+        else:
+            self._finish_notifiers.append(deferred)
+        return deferred
+
+    def _notify(self, error: BaseException | None) -> None:
+        notifiers, self._finish_notifiers = self._finish_notifiers, []
+        for deferred in notifiers:
+            if error is None:
+                deferred.callback(None)
+            else:
+                deferred.errback(error)
+
+    def connectionLost(self, reason: BaseException | None = None) -> None:
+        """Called by the channel when the client goes away before finish."""
+        if self.finished or self._disconnected:
+            return
+        self._disconnected = True
+        self._notify(reason or ConnectionLost("Connection to the other side was lost."))
+
+    def loseConnection(self) -> None:
+        """Drop the connection now, without finishing the response."""
+        self.channel.abort()
+
+    def registerProducer(self, producer: Any, streaming: bool) -> None:
+        """Let the connection pause and resume `producer` as the client reads (Twisted API)."""
+        self.channel.register_producer(self, producer, streaming)
+
+    def unregisterProducer(self) -> None:
+        """Stop driving the producer registered with registerProducer."""
+        self.channel.unregister_producer()
+
+    # -- the head --------------------------------------------------------------------------------
+
+    def _send_head(self, body: bytes | None) -> None:
+        """Compute the final response headers and hand them (and a whole body) to the channel."""
+        self.startedWriting = True
+        code = self.code
+        raw = self.responseHeaders._raw
+        no_body = self._no_body or code in _NO_BODY_CODES or code < 200
+        if no_body:
+            self._no_body = True
+        site = self.site
+        if _SERVER not in raw:
+            raw[_SERVER] = [site.serverName]
+        if _DATE not in raw:
+            raw[_DATE] = [_date.http_date_now()]
+        if self.lastModified is not None and b"last-modified" not in raw:
+            raw[b"last-modified"] = [_date.format_http_date(self.lastModified)]
+        if self.etag is not None and b"etag" not in raw:
+            raw[b"etag"] = [self.etag]
+        for cookie in self.cookies:
+            raw.setdefault(b"set-cookie", []).append(cookie)
+        encoder = self._encoder
+        if encoder is not None:
+            from .encoders import activate_encoder
+
+            encoder = self._encoder = activate_encoder(self, encoder, no_body)
+        if body is not None:
+            if not no_body:
+                if encoder is not None:
+                    body = encoder.encode(body) + encoder.finish()
+                raw[_CONTENT_LENGTH] = [str(len(body)).encode("ascii")]
+                self.sentLength = len(body)
+            else:
+                if body and code not in _NO_BODY_CODES:
+                    # HEAD rendered as GET: announce the length GET would have sent.
+                    raw[_CONTENT_LENGTH] = [str(len(body)).encode("ascii")]
+                body = b""
+        if code == 204 or code < 200:
+            raw.pop(_CONTENT_LENGTH, None)
+        if (
+            _CONTENT_TYPE not in raw
+            and self.defaultContentType is not None
+            and code not in _NO_BODY_CODES
+            and raw.get(_CONTENT_LENGTH) != [b"0"]
+        ):
+            raw[_CONTENT_TYPE] = [self.defaultContentType]
+        if site.extraHeaders:
+            for name, value in site.extraHeaders:
+                raw.setdefault(name, []).append(value)
+        headers = [(canonical_name(n), v) for n, values in raw.items() for v in values]
+        reason = self.code_message or reason_phrase(code)
+        self.channel.write_head(self, code, reason, headers, body)
+
+
+def _origin_path(request: Request, target: bytes) -> bytes:
+    """The path of an absolute-form (or authority/asterisk-form) target; RFC 9112 §3.2.2 says
+    the authority of an absolute-form target replaces Host."""
+    scheme, sep, rest = target.partition(b"://")
+    if not sep:
+        return b"/" + target if target != b"*" else b"*"
+    authority, slash, path = rest.partition(b"/")
+    if authority:
+        request.requestHeaders.setRawHeaders(b"host", [authority])
+    return b"/" + path
+
+
+def _cookie_part(value: str | bytes | int) -> bytes:
+    if isinstance(value, int):
+        value = str(value)
+    if isinstance(value, str):
+        value = value.encode("utf-8")
+    return value.replace(b"\r\n", b" ").replace(b"\r", b" ").replace(b"\n", b" ").replace(b";", b" ")
+
+
+def _parse_cookies(headers: Headers) -> dict[bytes, bytes]:
+    cookies: dict[bytes, bytes] = {}
+    for header in headers._raw.get(b"cookie", ()):
+        for item in header.split(b";"):
+            name, sep, value = item.lstrip().partition(b"=")
+            if sep:
+                cookies[name] = value
+    return cookies
+
+
+def _weak(tag: bytes) -> bytes:
+    return tag[2:] if tag.startswith(b"W/") else tag

@@ -1,0 +1,106 @@
+"""Starting a server from Python: `serve` (async, returns the running server) and `run` (blocks
+until SIGINT/SIGTERM), used by scripts, the CLI and the pytest fixture alike."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import signal
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+import pluggy
+
+from ._defaults import AccessLogPlugin
+from ._listener import Server
+from ._plugins import Hooks, make_plugin_manager
+from .config import Config
+from .resource import IResource
+from .server import Site
+
+__all__ = ["prepare_site", "run", "serve"]
+
+
+def prepare_site(site: Site, config: Config, hooks: Hooks) -> None:
+    """Apply the configuration and the plugins' registrations to a Site."""
+    site.hooks = hooks
+    if config.display_tracebacks:
+        site.displayTracebacks = True
+    for name, value in config.add_headers:
+        site.add_header(name, value)
+    rules = hooks.rewrite_rules(config)
+    if rules:
+        site.rewriteRules = [*rules, *site.rewriteRules]
+    if config.encode:
+        available = {getattr(f, "encoding", b"").decode(): f for f in hooks.encoders(config)}
+        site.use_encoders([available[name] for name in config.encode if name in available])
+    site.sessionFactory = type(
+        "Session", (site.sessionFactory,), {"sessionTimeout": config.session_timeout_s}
+    ) if config.session_timeout_s != site.sessionFactory.sessionTimeout else site.sessionFactory
+
+
+def _as_site(site_or_resource: Site | IResource) -> Site:
+    return site_or_resource if isinstance(site_or_resource, Site) else Site(site_or_resource)
+
+
+def default_plugin_manager(config: Config) -> pluggy.PluginManager:
+    """The core's defaults only (no autoloaded plugins), plus the access log if enabled."""
+    pm = make_plugin_manager()
+    if config.access_log:
+        pm.register(AccessLogPlugin(config.logfile), name="access-log")
+    return pm
+
+
+async def serve(
+    site_or_resource: Site | IResource,
+    *endpoints: str,
+    config: Config | None = None,
+    hooks: Hooks | None = None,
+) -> Server:
+    """Start serving on `endpoints` (default: config.listen) and return the running Server."""
+    config = config or Config()
+    if endpoints:
+        config = dataclasses.replace(config, listen=tuple(endpoints))
+    site = _as_site(site_or_resource)
+    if hooks is None:
+        hooks = Hooks(default_plugin_manager(config))
+        hooks.configure(config)
+    prepare_site(site, config, hooks)
+    server = Server(site, config, hooks)
+    await server.start(config.listen)
+    return server
+
+
+async def serve_until_signal(server: Server) -> None:
+    """Print the addresses, then wait for SIGINT/SIGTERM and stop gracefully."""
+    for address in server.addresses:
+        print(f"plugserve: listening on {address}", flush=True)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
+    print("plugserve: shutting down", file=sys.stderr, flush=True)
+    await server.close()
+    hooks = server.hooks
+    if hooks is not None:
+        await hooks.unconfigure(server.config)
+
+
+def run(site_or_resource: Site | IResource, *endpoints: str, **settings: Any) -> None:
+    """Serve until SIGINT/SIGTERM: `plugserve.run(Site(root), "tcp:8080")`.
+
+    Keyword arguments are Config fields (`max_body_bytes=...`, `logfile=...`)."""
+    config = Config(**settings)
+
+    async def main() -> None:
+        server = await serve(site_or_resource, *endpoints, config=config)
+        await serve_until_signal(server)
+
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(main())
+
+

@@ -1,0 +1,57 @@
+"""The configuration of one server run: a frozen dataclass built once from the command line.
+
+Units are in the names (`_bytes`, `_s`).  Plugins read their own options from `options`, the
+parsed command line as a read-only mapping (`config.options["path"]`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any
+
+from ._http import Limits
+
+__all__ = ["Config"]
+
+
+@dataclass(frozen=True)
+class Config:
+    """Every setting of a server run, each with its default."""
+
+    listen: tuple[str, ...] = ("tcp:8080",)
+    max_request_line_bytes: int = 8192
+    max_header_bytes: int = 16384
+    max_header_count: int = 100
+    max_body_bytes: int = 100 * 1024 * 1024
+    header_timeout_s: float = 10.0
+    body_timeout_s: float = 30.0
+    keepalive_timeout_s: float = 15.0
+    max_connections: int = 1024
+    shutdown_timeout_s: float = 10.0
+    session_timeout_s: float = 900.0
+    display_tracebacks: bool = False
+    logfile: str | None = None
+    access_log: bool = True
+    add_headers: tuple[tuple[bytes, bytes], ...] = ()
+    encode: tuple[str, ...] = ()
+    pidfile: str | None = None
+    config_file: str | None = None
+    plugins: tuple[str, ...] = ()
+    no_plugins: tuple[str, ...] = ()
+    options: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
+
+    @property
+    def limits(self) -> Limits:
+        """The protocol layer's share of the settings."""
+        return Limits(
+            max_request_line_bytes=self.max_request_line_bytes,
+            max_header_bytes=self.max_header_bytes,
+            max_header_count=self.max_header_count,
+            max_body_bytes=self.max_body_bytes,
+        )
+
+    def option(self, name: str, default: Any = None) -> Any:
+        """A parsed command-line option (a plugin's own or the core's), or `default`."""
+        return self.options.get(name, default)

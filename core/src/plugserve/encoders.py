@@ -1,0 +1,148 @@
+"""Response encoders (Content-Encoding), with Twisted's factory/encoder interface.
+
+A factory's `encoderForRequest(request)` returns an encoder when the client accepts its coding
+(q-values honoured, RFC 9110 §12.5.3); the request activates it when the head is sent, and only
+for responses worth encoding: not HEAD/204/304/206, not already encoded, not a type that is
+compressed already.  Active or not, `Vary: Accept-Encoding` is added, because the response
+depends on that header.
+"""
+
+from __future__ import annotations
+
+import zlib
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Final, Protocol
+
+if TYPE_CHECKING:
+    from ._request import Request
+
+__all__ = [
+    "Encoder",
+    "EncoderFactory",
+    "GzipEncoderFactory",
+    "accepted_codings",
+    "activate_encoder",
+    "choose_encoder",
+]
+
+_COMPRESSED_TYPES: Final = (
+    b"image/", b"video/", b"audio/", b"application/zip", b"application/gzip",
+    b"application/x-gzip", b"application/x-bzip2", b"application/x-xz", b"application/zstd",
+    b"font/woff",
+)
+
+
+class Encoder(Protocol):
+    """Encodes one response body, piece by piece."""
+
+    def encode(self, data: bytes) -> bytes: ...
+    def finish(self) -> bytes: ...
+
+
+class EncoderFactory(Protocol):
+    """Makes an encoder for a request whose client accepts its coding, else returns None."""
+
+    def encoderForRequest(self, request: Request) -> Encoder | None: ...
+
+
+def accepted_codings(request: Request) -> dict[bytes, float]:
+    """Coding -> q-value from every Accept-Encoding header (lower-cased; `*` kept)."""
+    result: dict[bytes, float] = {}
+    for header in request.requestHeaders._raw.get(b"accept-encoding", ()):
+        for item in header.split(b","):
+            coding, _, params = item.partition(b";")
+            coding = coding.strip().lower()
+            if not coding:
+                continue
+            q = 1.0
+            for param in params.split(b";"):
+                key, _, value = param.partition(b"=")
+                if key.strip().lower() == b"q":
+                    try:
+                        q = float(value.strip())
+                    except ValueError:
+                        q = 0.0
+            result[coding] = q
+    return result
+
+
+def accepts(request: Request, coding: bytes) -> bool:
+    """True if the client accepts `coding` with a non-zero q-value."""
+    codings = accepted_codings(request)
+    q = codings.get(coding)
+    if q is None and coding == b"gzip":
+        q = codings.get(b"x-gzip")
+    if q is None:
+        q = codings.get(b"*")
+    return bool(q)
+
+
+class _GzipEncoder:
+    coding: Final = b"gzip"
+
+    def __init__(self, level: int) -> None:
+        self._compress = zlib.compressobj(level, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
+
+    def encode(self, data: bytes) -> bytes:
+        return self._compress.compress(data)
+
+    def finish(self) -> bytes:
+        return self._compress.flush()
+
+
+class GzipEncoderFactory:
+    """gzip, as Twisted's factory, but honouring q-values and case (`GZIP;q=0.5`)."""
+
+    encoding: Final = b"gzip"
+
+    def __init__(self, compressLevel: int = 6) -> None:
+        self.compressLevel = compressLevel
+
+    def encoderForRequest(self, request: Request) -> Encoder | None:
+        """A gzip encoder if the client accepts gzip."""
+        if accepts(request, b"gzip"):
+            return _GzipEncoder(self.compressLevel)
+        return None
+
+
+def choose_encoder(factories: Sequence[EncoderFactory], request: Request) -> Encoder | None:
+    """The encoder of the client's most preferred coding; ties go to the factories' order."""
+    if not request.requestHeaders._raw.get(b"accept-encoding"):
+        return None
+    codings = accepted_codings(request)
+    best: tuple[float, int, EncoderFactory] | None = None
+    for index, factory in enumerate(factories):
+        coding = getattr(factory, "encoding", None)
+        q = codings.get(coding, codings.get(b"*", 0.0)) if coding else 1.0
+        if q > 0 and (best is None or q > best[0]):
+            best = (q, index, factory)
+    if best is None:
+        return None
+    ranked = [best[2]] + [f for f in factories if f is not best[2]]
+    for factory in ranked:
+        encoder = factory.encoderForRequest(request)
+        if encoder is not None:
+            return encoder
+    return None
+
+
+def activate_encoder(request: Request, encoder: Encoder, no_body: bool) -> Encoder | None:
+    """Decide at head time whether `encoder` applies; set the headers if it does."""
+    raw = request.responseHeaders._raw
+    vary = raw.get(b"vary")
+    if vary is None:
+        raw[b"vary"] = [b"Accept-Encoding"]
+    elif not any(b"accept-encoding" in v.lower() or v.strip() == b"*" for v in vary):
+        vary.append(b"Accept-Encoding")
+    if no_body or request.code == 206 or request.code < 200 or b"content-encoding" in raw:
+        return None
+    content_type = raw.get(b"content-type")
+    if content_type and content_type[0].lower().startswith(_COMPRESSED_TYPES):
+        return None
+    coding = getattr(encoder, "coding", b"gzip")
+    raw[b"content-encoding"] = [coding]
+    raw.pop(b"content-length", None)
+    etag = raw.get(b"etag")
+    if etag and not etag[0].startswith(b"W/"):
+        raw[b"etag"] = [b"W/" + etag[0]]
+    return encoder

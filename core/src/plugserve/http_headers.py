@@ -1,0 +1,144 @@
+"""Twisted Web's `Headers`: a case-insensitive multi-map of raw header values.
+
+Names and values are bytes; a str name or value is encoded (UTF-8 for values) and a str name
+asks for str values back, as in Twisted.  Names go on the wire in canonical Title-Case with
+Twisted's exceptions (`ETag`, `WWW-Authenticate`, ...).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from functools import lru_cache
+from typing import AnyStr, Final, TypeVar, overload
+
+__all__ = ["Headers", "canonical_name"]
+
+_T = TypeVar("_T")
+
+_SPECIAL: Final = {
+    b"content-md5": b"Content-MD5",
+    b"dnt": b"DNT",
+    b"etag": b"ETag",
+    b"p3p": b"P3P",
+    b"te": b"TE",
+    b"www-authenticate": b"WWW-Authenticate",
+    b"x-xss-protection": b"X-XSS-Protection",
+}
+
+
+@lru_cache(maxsize=512)
+def canonical_name(name: bytes) -> bytes:
+    """The wire spelling of a lower-case header name: `content-type` -> `Content-Type`."""
+    special = _SPECIAL.get(name)
+    if special is not None:
+        return special
+    return b"-".join(part.capitalize() for part in name.split(b"-"))
+
+
+def _name(name: str | bytes) -> bytes:
+    if isinstance(name, str):
+        return name.lower().encode("ascii")
+    return name.lower()
+
+
+def _sanitize(value: str | bytes) -> bytes:
+    """Encode a value and turn CR, LF and NUL into spaces (header injection guard)."""
+    if isinstance(value, str):
+        value = value.encode("utf-8")
+    if b"\r" in value or b"\n" in value or b"\x00" in value:
+        value = value.replace(b"\r\n", b" ").replace(b"\r", b" ").replace(b"\n", b" ")
+        value = value.replace(b"\x00", b" ")
+    return value
+
+
+class Headers:
+    """Header names mapped to lists of raw values, compared case-insensitively."""
+
+    __slots__ = ("_raw",)
+
+    def __init__(self, rawHeaders: dict[AnyStr, Sequence[AnyStr]] | None = None) -> None:
+        self._raw: dict[bytes, list[bytes]] = {}
+        if rawHeaders:
+            for name, values in rawHeaders.items():
+                self.setRawHeaders(name, values)
+
+    @classmethod
+    def _from_pairs(cls, pairs: Iterable[tuple[bytes, bytes]]) -> Headers:
+        """Build from (lower-case name, value) pairs as the parser gives them."""
+        headers = cls()
+        raw = headers._raw
+        for name, value in pairs:
+            values = raw.get(name)
+            if values is None:
+                raw[name] = [value]
+            else:
+                values.append(value)
+        return headers
+
+    def __repr__(self) -> str:
+        return f"Headers({self._raw!r})"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Headers) and other._raw == self._raw
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def copy(self) -> Headers:
+        """An independent copy."""
+        new = Headers()
+        new._raw = {name: list(values) for name, values in self._raw.items()}
+        return new
+
+    def hasHeader(self, name: str | bytes) -> bool:
+        """True if at least one value is set for `name`."""
+        return _name(name) in self._raw
+
+    def removeHeader(self, name: str | bytes) -> None:
+        """Drop every value of `name`; no error when there is none."""
+        self._raw.pop(_name(name), None)
+
+    def setRawHeaders(self, name: str | bytes, values: Sequence[str | bytes]) -> None:
+        """Replace every value of `name`."""
+        self._raw[_name(name)] = [_sanitize(v) for v in values]
+
+    def addRawHeader(self, name: str | bytes, value: str | bytes) -> None:
+        """Append one value to `name`."""
+        self._raw.setdefault(_name(name), []).append(_sanitize(value))
+
+    @overload
+    def getRawHeaders(self, name: bytes) -> list[bytes] | None: ...
+    @overload
+    def getRawHeaders(self, name: str) -> list[str] | None: ...
+    @overload
+    def getRawHeaders(self, name: bytes, default: _T) -> list[bytes] | _T: ...
+    @overload
+    def getRawHeaders(self, name: str, default: _T) -> list[str] | _T: ...
+
+    def getRawHeaders(self, name: str | bytes, default: object = None) -> object:
+        """Every value of `name` (str values for a str name), or `default`."""
+        values = self._raw.get(_name(name))
+        if values is None:
+            return default
+        if isinstance(name, str):
+            return [v.decode("utf-8", "replace") for v in values]
+        return list(values)
+
+    def getAllRawHeaders(self) -> Iterator[tuple[bytes, list[bytes]]]:
+        """(canonical name, values) for every header."""
+        for name, values in self._raw.items():
+            yield canonical_name(name), list(values)
+
+    def _first(self, name: bytes) -> bytes | None:
+        """The first value of a lower-case name, without copying (hot path)."""
+        values = self._raw.get(name)
+        return values[0] if values else None
+
+    def _last(self, name: bytes) -> bytes | None:
+        values = self._raw.get(name)
+        return values[-1] if values else None
+
+    def _items(self) -> Iterator[tuple[bytes, bytes]]:
+        """(lower-case name, value) pairs in insertion order."""
+        for name, values in self._raw.items():
+            for value in values:
+                yield name, value

@@ -1,0 +1,181 @@
+"""`Site`, the glue between connections and a resource tree, and Twisted's server names.
+
+A Site is handed every complete request by the connection: it applies the rewrite rules, runs
+traversal from its root, renders the resource reached, and is the one place that catches a
+request's errors (500 if nothing was sent yet, else the connection is dropped).
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any, ClassVar, Final
+
+from ._version import __version__
+from ._forms import FormError, parse_form_body
+from ._render import NOT_DONE_YET, render_request, traceback_html
+from ._request import Request
+from .encoders import GzipEncoderFactory
+from .http_headers import Headers
+from .resource import IResource, getChildForRequest
+from .session import InMemorySessionStore, Session, SessionStore, new_uid
+from .util import redirectTo
+
+if TYPE_CHECKING:
+    from ._plugins import Hooks
+    from .encoders import EncoderFactory
+
+__all__ = ["NOT_DONE_YET", "GzipEncoderFactory", "Request", "Session", "Site"]
+
+_log = logging.getLogger("plugserve")
+_FAILED_PAGE: Final = (
+    b"<html><head><title>Processing Failed</title></head><body><b>Processing Failed</b>"
+    b"</body></html>"
+)
+
+
+class Site:
+    """Serves one resource tree; give it to `plugserve.run`, `plugserve.serve` or `--config`."""
+
+    displayTracebacks: bool = False
+    sessionFactory: ClassVar[type[Session]] = Session
+    requestFactory: type[Request] = Request
+    serverName: bytes = b"plugserve/" + __version__.encode("ascii")
+
+    def __init__(
+        self,
+        resource: IResource,
+        requestFactory: type[Request] | None = None,
+        logPath: str | None = None,
+        timeout: float = 60,
+        logFormatter: Any = None,
+        reactor: Any = None,
+        *,
+        parsePOSTFormSubmission: bool = True,
+    ) -> None:
+        self.resource = resource
+        if requestFactory is not None:
+            self.requestFactory = requestFactory
+        self.logPath = logPath
+        self.timeout = timeout
+        self.parsePOSTFormSubmission = parsePOSTFormSubmission
+        self.counter = 0
+        #: (lower-case name, value) added to every response (`--add-header`).
+        self.extraHeaders: list[tuple[bytes, bytes]] = []
+        #: Callables applied to each request before traversal (`plugserve_rewrite_rules`).
+        self.rewriteRules: list[Callable[[Request], None]] = []
+        #: Encoders applied to every response of the site (`--encode`).
+        self.encoders: list[EncoderFactory] = []
+        self.hooks: Hooks | None = None
+        self._session_store: SessionStore | None = None
+
+    # -- sessions --------------------------------------------------------------------------------
+
+    @property
+    def session_store(self) -> SessionStore:
+        """Where this site keeps sessions (from the session-store hook, else in memory)."""
+        store = self._session_store
+        if store is None:
+            hooks = self.hooks
+            store = hooks.session_store() if hooks is not None else None
+            self._session_store = store = store or InMemorySessionStore()
+        return store
+
+    @property
+    def sessions(self) -> SessionStore:
+        """Twisted's name for the session mapping."""
+        return self.session_store
+
+    def makeSession(self) -> Session:
+        """Create and keep a new session with an unguessable id."""
+        self.counter += 1
+        session = self.sessionFactory(self, new_uid())
+        self.session_store.add(session)
+        return session
+
+    def getSession(self, uid: bytes) -> Session | None:
+        """The live session with this id, or None (an expired one is forgotten)."""
+        session = self.session_store.get(uid)
+        if session is not None and session.is_expired():
+            session.expire()
+            return None
+        return session
+
+    # -- requests --------------------------------------------------------------------------------
+
+    def getResourceFor(self, request: Request) -> IResource:
+        """Apply the rewrite rules, then traverse from the root."""
+        request.site = self
+        request.sitepath = copy.copy(request.prepath)
+        for rule in self.rewriteRules:
+            rule(request)
+        return getChildForRequest(self.resource, request)
+
+    def _handle(self, request: Request) -> None:
+        """Process a complete request: the one place that catches its errors."""
+        try:
+            hooks = self.hooks
+            if hooks is not None and hooks.request_started is not None:
+                hooks.request_started(request=request)
+            if request.method == b"POST" and self.parsePOSTFormSubmission:
+                content_type = request.requestHeaders._last(b"content-type")
+                if content_type:
+                    try:
+                        parse_form_body(content_type, request.content, request.args)
+                    except FormError as exc:
+                        _log.info("bad form body from %s: %s", request.getClientIP(), exc)
+                        request.setResponseCode(400)
+                        request.setHeader(b"content-type", b"text/plain; charset=utf-8")
+                        request._finish_with(b"Bad Request: malformed form body\n")
+                        return
+            resource = self.getResourceFor(request)
+            if self.encoders:
+                from .encoders import choose_encoder
+
+                request._encoder = choose_encoder(self.encoders, request)
+            render_request(resource, request)
+        except Exception as exc:  # noqa: BLE001 - one place per request catches its errors
+            self.processingFailed(request, exc)
+
+    def processingFailed(self, request: Request, exc: BaseException) -> None:
+        """Log the error; answer 500 if nothing was sent yet, else drop the connection."""
+        _log.error(
+            "Error while rendering %s %s", request.method.decode("latin-1"),
+            request.uri.decode("latin-1"), exc_info=exc,
+        )
+        if request._disconnected or request.finished:
+            return
+        if request.startedWriting:
+            request.channel.abort()
+            return
+        request.setResponseCode(500)
+        request.responseHeaders = Headers()
+        request.cookies = []
+        request._encoder = None
+        request.setHeader(b"content-type", b"text/html; charset=utf-8")
+        body = traceback_html(exc) if self.displayTracebacks else _FAILED_PAGE
+        request._finish_with(body)
+
+    def render(self, request: Request) -> bytes:
+        """A Site used as a resource redirects to itself with a trailing slash (as Twisted)."""
+        return redirectTo(request.prePathURL() + b"/", request)
+
+    # Twisted names kept for code that builds Sites by hand.
+    isLeaf = False
+
+    def getChildWithDefault(self, name: bytes, request: Request) -> IResource:
+        """Traversal into a Site continues at its root resource."""
+        return self.resource.getChildWithDefault(name, request)
+
+    def putChild(self, path: bytes | str, child: IResource) -> None:
+        """Add a child to the root resource."""
+        self.resource.putChild(path, child)
+
+    def add_header(self, name: bytes, value: bytes) -> None:
+        """Add a header to every response (what `--add-header` does)."""
+        self.extraHeaders.append((name.lower(), value))
+
+    def use_encoders(self, factories: Sequence[EncoderFactory]) -> None:
+        """Encode every response of the site with these encoders (what `--encode` does)."""
+        self.encoders = list(factories)
