@@ -12,10 +12,10 @@
 """
 
 from ._listener import Server
+from ._reactor import reactor
 from ._run import run, serve
 from ._version import __version__
 from .config import Config
 from .hookspecs import hookimpl
-from ._reactor import reactor
 
 __all__ = ["Config", "Server", "__version__", "hookimpl", "reactor", "run", "serve"]

@@ -16,4 +16,4 @@ def new_body(content_length: int | None, chunked: bool) -> IO[bytes]:
     """A file to collect a body into: memory for small declared lengths, else spooled."""
     if not chunked and content_length is not None and content_length < SPOOL_THRESHOLD_BYTES:
         return io.BytesIO()
-    return tempfile.SpooledTemporaryFile(max_size=SPOOL_THRESHOLD_BYTES)  # noqa: SIM115
+    return tempfile.SpooledTemporaryFile(max_size=SPOOL_THRESHOLD_BYTES)

@@ -38,7 +38,7 @@ def parse_form_body(
     content_type: bytes, body: IO[bytes], args: dict[bytes, list[bytes]]
 ) -> None:
     """Add the fields of an urlencoded or multipart body to `args` (values accumulate)."""
-    mime, _, params = content_type.partition(b";")
+    mime = content_type.partition(b";")[0]
     mime = mime.strip().lower()
     if mime == b"application/x-www-form-urlencoded":
         body.seek(0)

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Final, Union
+from typing import Final
 
 import h11
 
@@ -78,7 +78,7 @@ class ClientClosed:
     """The client closed its side between requests."""
 
 
-Event = Union[RequestHead, BodyChunk, BodyEnd, ProtocolError, ClientClosed]
+Event = RequestHead | BodyChunk | BodyEnd | ProtocolError | ClientClosed
 
 _BODY_END: Final = BodyEnd()
 _CLIENT_CLOSED: Final = ClientClosed()
@@ -253,7 +253,8 @@ class HTTPConnection:
 
     def send_head(self, status: int, reason: bytes, headers: list[tuple[bytes, bytes]]) -> bytes:
         """Status line and headers; h11 adds chunked framing when no Content-Length is given."""
-        return self._h11.send(h11.Response(status_code=status, headers=headers, reason=reason)) or b""
+        response = h11.Response(status_code=status, headers=headers, reason=reason)
+        return self._h11.send(response) or b""
 
     def send_body(self, data: bytes) -> bytes:
         """Frame a piece of the response body."""

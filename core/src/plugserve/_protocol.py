@@ -9,13 +9,15 @@
 # timeout, 408), BUSY (the site is answering: no timeout, as in Twisted), IDLE (kept alive between
 # requests: keep-alive timeout, silent close).  Pipelined requests wait in h11's buffer until the
 # response before them is finished (RFC 9112 §9.3.2); while a response is pending the channel stops
-# reading once the buffered bytes pass the head limit, so a client cannot make it buffer without end.
+# reading once the buffered bytes pass the head limit, so a client cannot make it buffer
+# without end.
 from __future__ import annotations
 
 import asyncio
 import io
 import logging
 from collections import deque
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Final
 
 import h11
@@ -40,7 +42,7 @@ if TYPE_CHECKING:
     from ._listener import ServerState
     from ._request import Request
 
-__all__ = ["HTTPChannel", "FlowControl", "simple_response"]
+__all__ = ["FlowControl", "HTTPChannel", "simple_response"]
 
 _log = logging.getLogger("plugserve")
 
@@ -90,7 +92,9 @@ class FlowControl:
             await self._drained.wait()
 
 
-def simple_response(status: int, message: str, extra: list[tuple[bytes, bytes]] = ()) -> bytes:  # type: ignore[assignment]
+def simple_response(
+    status: int, message: str, extra: Sequence[tuple[bytes, bytes]] = ()
+) -> bytes:
     """A complete plain-text response that closes the connection (for protocol errors)."""
     body = f"{status} {reason_phrase(status).decode()}: {message}\n".encode("utf-8", "replace")
     lines = [
@@ -130,12 +134,13 @@ class HTTPChannel(asyncio.Protocol):
 
     # -- asyncio callbacks -----------------------------------------------------------------------
 
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:  # noqa: D102
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]
         self.flow = FlowControl(transport)
         state = self.state
         if state.closing or len(state.connections) >= state.config.max_connections:
-            _log.warning("refusing a connection: %d open (--max-connections)", len(state.connections))
+            _log.warning("refusing a connection: %d open (--max-connections)",
+                         len(state.connections))
             self.transport.write(simple_response(503, "too many connections", state.error_headers))
             self.transport.close()
             self._closed = True
@@ -146,7 +151,7 @@ class HTTPChannel(asyncio.Protocol):
         self.is_tls = transport.get_extra_info("sslcontext") is not None
         self.deadline = state.loop.time() + state.config.header_timeout_s
 
-    def data_received(self, data: bytes) -> None:  # noqa: D102
+    def data_received(self, data: bytes) -> None:
         if self._closed:
             return
         phase = self.phase
@@ -159,19 +164,20 @@ class HTTPChannel(asyncio.Protocol):
                 self.flow.pause_reading()
         self._handle(self.http.receive_data(data))
 
-    def eof_received(self) -> bool:  # noqa: D102
+    def eof_received(self) -> bool:
         self._handle(self.http.receive_data(b""))
         # Keep the write side open while a response is still owed (half-closed clients).
         return self.request is not None and not self._closed
 
-    def connection_lost(self, exc: Exception | None) -> None:  # noqa: D102
+    def connection_lost(self, exc: Exception | None) -> None:
         self._closed = True
         self.state.connections.discard(self)
         self.flow.resume_writing()
         request = self.request
         if request is not None and not request.finished:
             self.request = None
-            reason = ConnectionLost(str(exc)) if exc else ConnectionDone("Connection was closed cleanly.")
+            reason = (ConnectionLost(str(exc)) if exc
+                      else ConnectionDone("Connection was closed cleanly."))
             request.connectionLost(reason)
             self.state.request_finished(request)
         producer = self._producer
@@ -181,12 +187,12 @@ class HTTPChannel(asyncio.Protocol):
             if stop is not None:
                 stop()
 
-    def pause_writing(self) -> None:  # noqa: D102
+    def pause_writing(self) -> None:
         self.flow.pause_writing()
         if self._producer is not None and self._producer_streaming:
             self._producer.pauseProducing()
 
-    def resume_writing(self) -> None:  # noqa: D102
+    def resume_writing(self) -> None:
         self.flow.resume_writing()
         producer = self._producer
         if producer is not None:

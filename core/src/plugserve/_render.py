@@ -101,4 +101,4 @@ def traceback_html(exc: BaseException) -> bytes:
         "<html><head><title>web.Server Traceback (most recent call last)</title></head>"
         f"<body><b>web.Server Traceback (most recent call last):</b>\n\n<pre>{html.escape(text)}"
         "</pre></body></html>"
-    ).encode("utf-8")
+    ).encode()

@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from .server import Site
     from .session import Session
 
-__all__ = ["Request", "Channel"]
+__all__ = ["Channel", "Request"]
 
 _NO_BODY_CODES: Final = frozenset({204, 304})
 _SERVER: Final = b"server"
@@ -112,7 +112,10 @@ class Request:
         raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
     def __repr__(self) -> str:
-        return f"<{type(self).__name__} at 0x{id(self):x} method={self.method!r} uri={self.uri!r} clientproto={self.clientproto!r}>"
+        return (
+            f"<{type(self).__name__} at 0x{id(self):x} method={self.method!r} "
+            f"uri={self.uri!r} clientproto={self.clientproto!r}>"
+        )
 
     # -- the request -----------------------------------------------------------------------------
 
@@ -297,7 +300,8 @@ class Request:
         self.cookies.append(b"; ".join(parts))
 
     def setLastModified(self, when: float) -> str | None:
-        """Record the modification time; return CACHED (and set 304) if the client's copy is fresh."""
+        """Record the modification time; return CACHED (and set 304) if the client's copy is
+        fresh."""
         when = float(int(when) + (1 if when % 1 else 0))
         if not self.lastModified or self.lastModified < when:
             self.lastModified = when
@@ -470,10 +474,10 @@ class Request:
 def _origin_path(request: Request, target: bytes) -> bytes:
     """The path of an absolute-form (or authority/asterisk-form) target; RFC 9112 §3.2.2 says
     the authority of an absolute-form target replaces Host."""
-    scheme, sep, rest = target.partition(b"://")
+    sep, rest = target.partition(b"://")[1:]
     if not sep:
         return b"/" + target if target != b"*" else b"*"
-    authority, slash, path = rest.partition(b"/")
+    authority, _, path = rest.partition(b"/")
     if authority:
         request.requestHeaders.setRawHeaders(b"host", [authority])
     return b"/" + path
@@ -484,7 +488,9 @@ def _cookie_part(value: str | bytes | int) -> bytes:
         value = str(value)
     if isinstance(value, str):
         value = value.encode("utf-8")
-    return value.replace(b"\r\n", b" ").replace(b"\r", b" ").replace(b"\n", b" ").replace(b";", b" ")
+    for bad in (b"\r\n", b"\r", b"\n", b";"):
+        value = value.replace(bad, b" ")
+    return value
 
 
 def _parse_cookies(headers: Headers) -> dict[bytes, bytes]:

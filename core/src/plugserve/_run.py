@@ -8,7 +8,6 @@ import contextlib
 import dataclasses
 import signal
 import sys
-from collections.abc import Sequence
 from typing import Any
 
 import pluggy

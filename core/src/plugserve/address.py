@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Union
+from typing import Any
 
 __all__ = ["Address", "IPv4Address", "IPv6Address", "UNIXAddress", "from_sockname"]
 
@@ -33,7 +33,7 @@ class UNIXAddress:
     name: str | None
 
 
-Address = Union[IPv4Address, IPv6Address, UNIXAddress]
+Address = IPv4Address | IPv6Address | UNIXAddress
 
 
 def from_sockname(value: Any) -> Address:

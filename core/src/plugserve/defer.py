@@ -14,6 +14,7 @@ from typing import Any
 __all__ = ["Deferred"]
 
 _Callback = Callable[..., Any]
+_Link = tuple[_Callback | None, _Callback | None, tuple[Any, ...], dict[str, Any]]
 
 
 class Deferred:
@@ -23,7 +24,7 @@ class Deferred:
         self.called = False
         self.result: Any = None
         self._failed = False
-        self._chain: list[tuple[_Callback | None, _Callback | None, tuple[Any, ...], dict[str, Any]]] = []
+        self._chain: list[_Link] = []
 
     def addCallbacks(
         self,

@@ -170,7 +170,7 @@ def error_html(code: int, brief: str, detail: str) -> bytes:
     return (
         f"\n<html>\n  <head><title>{code} - {brief_h}</title></head>\n  <body>\n"
         f"    <h1>{brief_h}</h1>\n    <p>{detail_h}</p>\n  </body>\n</html>\n"
-    ).encode("utf-8")
+    ).encode()
 
 
 class NoResource(ErrorPage):
@@ -201,7 +201,7 @@ class EncodingResourceWrapper:
         self._encoders = list(encoders)
 
     @property
-    def isLeaf(self) -> bool:  # noqa: N802 - Twisted's name
+    def isLeaf(self) -> bool:
         """The wrapped resource's isLeaf."""
         return bool(self._original.isLeaf)
 

@@ -29,7 +29,7 @@ class RewriterResource:
         self.rewriteRules = list(rewriteRules)
 
     @property
-    def isLeaf(self) -> bool:  # noqa: N802 - Twisted's name
+    def isLeaf(self) -> bool:
         """Never a leaf: the rules need the rest of the path."""
         return False
 

@@ -12,10 +12,10 @@ import logging
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar, Final
 
-from ._version import __version__
 from ._forms import FormError, parse_form_body
 from ._render import NOT_DONE_YET, render_request, traceback_html
 from ._request import Request
+from ._version import __version__
 from .encoders import GzipEncoderFactory
 from .http_headers import Headers
 from .resource import IResource, getChildForRequest

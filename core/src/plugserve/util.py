@@ -26,7 +26,7 @@ def redirectTo(URL: bytes, request: Request) -> bytes:
         f'<!DOCTYPE html>\n<html>\n    <head>\n        <meta http-equiv="refresh" '
         f'content="0;URL={target}">\n    </head>\n    <body bgcolor="#FFFFFF" text="#000000">\n'
         f'    <a href="{target}">click here</a>\n    </body>\n</html>\n'
-    ).encode("utf-8")
+    ).encode()
 
 
 class Redirect(Resource):

@@ -1,0 +1,313 @@
+"""The `plugserve` command.
+
+Parsing happens in two phases, as in pytest: `--plugin`, `--no-plugin` and `--config` are read
+first, the plugins are loaded, and only then is the full parser built (one argparse group per
+plugin) and the command line parsed again.  The root comes from `--config`, else from the
+selected plugins, else from whichever plugin recognises the options given.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import os
+import re
+import runpy
+import sys
+import traceback
+from collections.abc import Sequence
+from types import MappingProxyType
+from typing import NoReturn
+
+import pluggy
+
+from ._defaults import AccessLogPlugin
+from ._log import configure_error_log
+from ._plugins import KNOWN_PLUGINS, Hooks, PluginRecord, load_plugins, make_plugin_manager
+from ._run import serve, serve_until_signal
+from ._version import __version__
+from .config import Config
+from .error import UsageError
+from .resource import IResource
+from .server import Site
+
+__all__ = ["main"]
+
+_SIZE_RE = re.compile(r"(\d+)\s*([kKmMgG]i?[bB]?)?")
+_UNITS = {"": 1, "k": 1024, "m": 1024**2, "g": 1024**3}
+
+
+def byte_size(text: str) -> int:
+    """`65536`, `64K`, `10M`, `1G` (binary units) -> bytes; used by the size flags."""
+    match = _SIZE_RE.fullmatch(text.strip())
+    if match is None:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a size (e.g. 16384, 64K, 10M)")
+    unit = (match.group(2) or "")[:1].lower()
+    return int(match.group(1)) * _UNITS[unit]
+
+
+def _positive_float(text: str) -> float:
+    value = float(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"{text!r} must be a positive number of seconds")
+    return value
+
+
+def _header(text: str) -> tuple[bytes, bytes]:
+    name, sep, value = text.partition(":")
+    if not sep or re.fullmatch(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+", name.strip()) is None:
+        raise argparse.ArgumentTypeError(f"{text!r} is not 'Name: Value'")
+    return name.strip().lower().encode("ascii"), value.strip().encode("utf-8")
+
+
+def _pre_parse(argv: Sequence[str]) -> argparse.Namespace:
+    pre = argparse.ArgumentParser(add_help=False)
+    pre.add_argument("--plugin", action="append", default=[])
+    pre.add_argument("--no-plugin", action="append", default=[])
+    pre.add_argument("--config")
+    known, _ = pre.parse_known_args(argv)
+    return known
+
+
+def build_parser(pm: pluggy.PluginManager) -> argparse.ArgumentParser:
+    """The full parser: the core's options, then one group per plugin."""
+    parser = argparse.ArgumentParser(
+        prog="plugserve",
+        description="Serve a site: files, WSGI apps, proxies, ... each feature a plugin. "
+        "'plugserve plugins' lists the installed plugins.",
+    )
+    core = parser.add_argument_group("core")
+    core.add_argument("--version", action="version", version=f"plugserve {__version__}")
+    core.add_argument("--listen", action="append", metavar="ENDPOINT",
+                      help="where to listen (repeatable): tcp:PORT[:interface=ADDR][:backlog=N], "
+                      "tcp6:PORT, unix:PATH[:mode=0660], ssl:PORT:privateKey=KEY:certKey=CERT "
+                      "(default tcp:8080)")
+    core.add_argument("--plugin", action="append", default=[], metavar="NAME",
+                      help="load (by entry-point name or dotted module path) and select a plugin")
+    core.add_argument("--no-plugin", action="append", default=[], metavar="NAME",
+                      help="do not load this plugin")
+    core.add_argument("--config", metavar="FILE.py",
+                      help="a Python file defining `root` (a Resource) or `site` (a Site), "
+                      "and optionally `listen`")
+    core.add_argument("--logfile", metavar="PATH",
+                      help="access log file (default stderr; '-' for stdout)")
+    core.add_argument("--no-access-log", action="store_true", help="do not write an access log")
+    core.add_argument("--add-header", action="append", default=[], type=_header,
+                      metavar="'NAME: VALUE'", help="add a header to every response (repeatable)")
+    core.add_argument("--pidfile", metavar="PATH", help="write the process id here while running")
+    core.add_argument("--display-tracebacks", action="store_true",
+                      help="show tracebacks in 500 pages (development only)")
+    core.add_argument("--encode", action="append", default=[], metavar="CODING",
+                      help="compress every response with this coding when the client accepts "
+                      "it (e.g. gzip; repeatable)")
+    defaults = Config()
+    limits = parser.add_argument_group("limits")
+    for flag, field, kind, text in (
+        ("--max-request-line", "max_request_line_bytes", byte_size, "request line (414 past it)"),
+        ("--max-header-bytes", "max_header_bytes", byte_size, "request head (431 past it)"),
+        ("--max-headers", "max_header_count", int, "number of request headers (431)"),
+        ("--max-body", "max_body_bytes", byte_size, "request body (413)"),
+        ("--header-timeout", "header_timeout_s", _positive_float,
+         "seconds to receive a request head (408)"),
+        ("--body-timeout", "body_timeout_s", _positive_float,
+         "seconds of silence while receiving a body (408)"),
+        ("--keepalive-timeout", "keepalive_timeout_s", _positive_float,
+         "seconds an idle kept-alive connection stays open"),
+        ("--max-connections", "max_connections", int, "open connections (503 past it)"),
+        ("--shutdown-timeout", "shutdown_timeout_s", _positive_float,
+         "seconds requests in flight get to finish on SIGINT/SIGTERM"),
+        ("--session-timeout", "session_timeout_s", _positive_float,
+         "seconds of inactivity after which a session expires"),
+    ):
+        limits.add_argument(flag, dest=field, type=kind, default=getattr(defaults, field),
+                            help=f"{text}; default {getattr(defaults, field)}")
+    for impl in reversed(pm.hook.plugserve_add_options.get_hookimpls()):
+        group = parser.add_argument_group(f"plugin {impl.plugin_name}")
+        impl.function(group=group)
+    return parser
+
+
+def config_from_args(args: argparse.Namespace) -> Config:
+    """The frozen configuration of this run."""
+    options = vars(args)
+    return Config(
+        listen=tuple(args.listen or ("tcp:8080",)),
+        max_request_line_bytes=args.max_request_line_bytes,
+        max_header_bytes=args.max_header_bytes,
+        max_header_count=args.max_header_count,
+        max_body_bytes=args.max_body_bytes,
+        header_timeout_s=args.header_timeout_s,
+        body_timeout_s=args.body_timeout_s,
+        keepalive_timeout_s=args.keepalive_timeout_s,
+        max_connections=args.max_connections,
+        shutdown_timeout_s=args.shutdown_timeout_s,
+        session_timeout_s=args.session_timeout_s,
+        display_tracebacks=args.display_tracebacks,
+        logfile=args.logfile,
+        access_log=not args.no_access_log,
+        add_headers=tuple(args.add_header),
+        encode=tuple(args.encode),
+        pidfile=args.pidfile,
+        config_file=args.config,
+        plugins=tuple(args.plugin),
+        no_plugins=tuple(args.no_plugin),
+        options=MappingProxyType(dict(options)),
+    )
+
+
+def load_config_file(path: str) -> tuple[Site | IResource, tuple[str, ...]]:
+    """Run a configuration file; return its `site` or `root`, and its `listen` endpoints."""
+    try:
+        namespace = runpy.run_path(path, run_name="__plugserve_config__")
+    except FileNotFoundError:
+        raise UsageError(f"--config {path}: no such file") from None
+    except SystemExit:
+        raise
+    except BaseException as exc:  # noqa: BLE001 - any error in the user's file is reported
+        frames = [f for f in traceback.extract_tb(exc.__traceback__)
+                  if os.path.abspath(f.filename) == os.path.abspath(path)]
+        line = frames[-1].lineno if frames else getattr(exc, "lineno", "?")
+        raise UsageError(f"--config {path}, line {line}: {type(exc).__name__}: {exc}") from None
+    listen = namespace.get("listen")
+    endpoints = (listen,) if isinstance(listen, str) else tuple(listen or ())
+    for name in ("site", "root", "resource"):
+        value = namespace.get(name)
+        if value is not None:
+            return value, endpoints
+    raise UsageError(
+        f"--config {path}: the file must define `root` (a Resource) or `site` (a Site)"
+    )
+
+
+def nothing_to_serve(records: Sequence[PluginRecord], pm: pluggy.PluginManager) -> str:
+    """The message for a command line that names nothing to serve."""
+    loaded = {r.name for r in records if r.status == "loaded"}
+    lines = ["plugserve: nothing to serve. Give one of:",
+             "  --config FILE.py                 a Python file defining `root` or `site`"]
+    for name, (option, dist) in KNOWN_PLUGINS.items():
+        state = "installed" if name in loaded else f"not installed: pip install {dist}"
+        lines.append(f"  {option:<32} plugin {name!r} ({state})")
+    others = sorted(
+        impl.plugin_name for impl in pm.hook.plugserve_make_root.get_hookimpls()
+        if impl.plugin_name not in KNOWN_PLUGINS
+    )
+    if others:
+        lines.append("  other installed plugins that can serve: " + ", ".join(others))
+    lines.append("Run 'plugserve --help' for every option.")
+    return "\n".join(lines)
+
+
+def _fail(message: str) -> NoReturn:
+    print(f"plugserve: error: {message}", file=sys.stderr)
+    raise SystemExit(2)
+
+
+def plugins_command(argv: Sequence[str]) -> int:
+    """`plugserve plugins [--json]`: what was discovered and whether it loaded."""
+    parser = argparse.ArgumentParser(prog="plugserve plugins",
+                                     description="List the discovered plugins.")
+    parser.add_argument("--json", action="store_true", help="machine-readable output")
+    parser.add_argument("--plugin", action="append", default=[])
+    parser.add_argument("--no-plugin", action="append", default=[])
+    args = parser.parse_args(argv)
+    pm = make_plugin_manager()
+    try:
+        records = load_plugins(pm, requested=args.plugin, blocked=args.no_plugin)
+    except UsageError as exc:
+        _fail(str(exc))
+    if args.json:
+        print(json.dumps([r.as_dict() for r in records], indent=2))
+        return 0
+    if not records:
+        print("no plugins installed (pip install plugserve-static, plugserve-wsgi, ...)")
+    for r in records:
+        dist = f"{r.distribution} {r.version}".strip() or "-"
+        print(f"{r.name:<12} {dist:<28} {r.module:<32} {r.status}")
+        if r.hooks:
+            print(f"{'':<12} hooks: {', '.join(r.hooks)}")
+        if r.error:
+            print(f"{'':<12} error: {r.error}")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the `plugserve` command."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["plugins"]:
+        return plugins_command(argv[1:])
+    configure_error_log()
+    if os.getcwd() not in sys.path:
+        sys.path.insert(0, os.getcwd())
+    known = _pre_parse(argv)
+    pm = make_plugin_manager()
+    try:
+        records = load_plugins(pm, requested=known.plugin, blocked=known.no_plugin)
+    except UsageError as exc:
+        _fail(str(exc))
+    for record in records:
+        if record.status == "failed":
+            print(f"plugserve: plugin {record.name!r} failed to load: {record.error}",
+                  file=sys.stderr)
+    parser = build_parser(pm)
+    args = parser.parse_args(argv)
+    config = config_from_args(args)
+    hooks = Hooks(pm, selected=config.plugins)
+    try:
+        site_or_root: Site | IResource | None = None
+        if config.config_file:
+            site_or_root, endpoints = load_config_file(config.config_file)
+            if endpoints and not args.listen:
+                config = _replace_listen(config, endpoints)
+        if config.access_log:
+            pm.register(AccessLogPlugin(config.logfile), name="access-log")
+            hooks = Hooks(pm, selected=config.plugins)
+        hooks.configure(config)
+        if site_or_root is None:
+            site_or_root = hooks.make_root(config)
+        if site_or_root is None:
+            print(nothing_to_serve(records, pm), file=sys.stderr)
+            return 2
+        _check_encoders(config, hooks)
+    except UsageError as exc:
+        _fail(str(exc))
+    return _serve(site_or_root, config, hooks)
+
+
+def _replace_listen(config: Config, endpoints: tuple[str, ...]) -> Config:
+    import dataclasses
+
+    return dataclasses.replace(config, listen=endpoints)
+
+
+def _check_encoders(config: Config, hooks: Hooks) -> None:
+    known = {getattr(f, "encoding", b"").decode() for f in hooks.encoders(config)}
+    for name in config.encode:
+        if name not in known:
+            raise UsageError(f"--encode {name}: no plugin provides it (available: "
+                             f"{', '.join(sorted(known)) or 'none'})")
+
+
+def _serve(site_or_root: Site | IResource, config: Config, hooks: Hooks) -> int:
+    async def run() -> None:
+        server = await serve(site_or_root, config=config, hooks=hooks)
+        await serve_until_signal(server)
+
+    if config.pidfile:
+        with open(config.pidfile, "w") as f:
+            f.write(f"{os.getpid()}\n")
+    try:
+        asyncio.run(run())
+    except UsageError as exc:
+        _fail(str(exc))
+    except OSError as exc:
+        _fail(f"cannot listen: {exc}")
+    except KeyboardInterrupt:
+        pass
+    finally:
+        if config.pidfile:
+            with contextlib.suppress(OSError):
+                os.unlink(config.pidfile)
+    return 0
+

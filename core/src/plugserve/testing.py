@@ -1,0 +1,168 @@
+"""Test helpers for plugserve and its plugins (a pytest plugin, entry point `pytest11`).
+
+    def test_hello(plugserve_server):
+        server = plugserve_server(Hello())          # a Site or a Resource, on tcp:0
+        response = server.get("/")
+        assert response.status == 200 and response.body == b"Hello"
+
+The server runs in-process on its own event-loop thread and is reached over real TCP:
+`request`/`get` use http.client, `raw` sends bytes as they are on a fresh socket (for malformed
+input).  Keyword arguments are Config fields (`max_body_bytes=1024`, `header_timeout_s=0.5`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import http.client
+import socket
+import threading
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+
+from ._listener import Server
+from ._plugins import Hooks
+from ._run import serve
+from .config import Config
+from .resource import IResource
+from .server import Site
+
+__all__ = ["Response", "TestServer", "plugserve_server", "serve_in_thread"]
+
+
+@dataclass
+class Response:
+    """A response as the client saw it."""
+
+    status: int
+    reason: str
+    headers: http.client.HTTPMessage
+    body: bytes
+    version: int = 11
+    header_list: list[tuple[str, str]] = field(default_factory=list)
+
+    def header(self, name: str) -> str | None:
+        """The (last) value of a response header, or None."""
+        return self.headers.get(name)
+
+
+class TestServer:
+    """A server on an ephemeral port in a background thread, with a small client."""
+
+    __test__ = False
+
+    def __init__(self, site: Site | IResource, hooks: Hooks | None = None, **settings: Any) -> None:
+        settings.setdefault("listen", ("tcp:0:interface=127.0.0.1",))
+        settings.setdefault("access_log", False)
+        self.config = Config(**settings)
+        self.site = site if isinstance(site, Site) else Site(site)
+        self._hooks = hooks
+        self._ready = threading.Event()
+        self._error: BaseException | None = None
+        self.loop = asyncio.new_event_loop()
+        self.server: Server | None = None
+        self._thread = threading.Thread(target=self._run, name="plugserve-test", daemon=True)
+        self._thread.start()
+        self._ready.wait(10)
+        if self._error is not None:
+            raise self._error
+        assert self.server is not None
+        self.host = "127.0.0.1"
+        self.port = self.server.port
+        self.url = f"http://{self.host}:{self.port}"
+
+    def _run(self) -> None:
+        asyncio.set_event_loop(self.loop)
+        try:
+            self.server = self.loop.run_until_complete(
+                serve(self.site, config=self.config, hooks=self._hooks)
+            )
+        except BaseException as exc:  # noqa: BLE001 - handed to the test thread
+            self._error = exc
+            self._ready.set()
+            return
+        self._ready.set()
+        self.loop.run_forever()
+
+    def call(self, function: Callable[[], Any]) -> Any:
+        """Run `function` on the server's loop thread and return its result."""
+        async def wrapper() -> Any:
+            return function()
+
+        return asyncio.run_coroutine_threadsafe(wrapper(), self.loop).result(10)
+
+    def close(self) -> None:
+        """Stop the server gracefully and end its thread."""
+        if self.server is not None and self.loop.is_running():
+            future = asyncio.run_coroutine_threadsafe(self.server.close(timeout=2), self.loop)
+            future.result(10)
+            self.loop.call_soon_threadsafe(self.loop.stop)
+        self._thread.join(10)
+
+    def connection(self, timeout: float = 10) -> http.client.HTTPConnection:
+        """A new keep-alive client connection."""
+        return http.client.HTTPConnection(self.host, self.port, timeout=timeout)
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        headers: Mapping[str, str] | None = None,
+        body: bytes | None = None,
+        conn: http.client.HTTPConnection | None = None,
+    ) -> Response:
+        """One request (on `conn` if given, else a fresh connection)."""
+        own = conn is None
+        conn = conn or self.connection()
+        try:
+            conn.request(method, path, body=body, headers=dict(headers or {}))
+            r = conn.getresponse()
+            body_bytes = r.read()
+            return Response(r.status, r.reason, r.headers, body_bytes, r.version,
+                            list(r.getheaders()))
+        finally:
+            if own:
+                conn.close()
+
+    def get(self, path: str, headers: Mapping[str, str] | None = None) -> Response:
+        """GET `path`."""
+        return self.request("GET", path, headers)
+
+    def raw(self, data: bytes, timeout: float = 5.0, shutdown: bool = False) -> bytes:
+        """Send raw bytes on a new socket and read until the server closes or `timeout`."""
+        with socket.create_connection((self.host, self.port), timeout=timeout) as sock:
+            sock.sendall(data)
+            if shutdown:
+                sock.shutdown(socket.SHUT_WR)
+            chunks = []
+            try:
+                while True:
+                    chunk = sock.recv(65536)
+                    if not chunk:
+                        break
+                    chunks.append(chunk)
+            except (TimeoutError, ConnectionResetError):
+                pass
+            return b"".join(chunks)
+
+
+def serve_in_thread(site: Site | IResource, **settings: Any) -> TestServer:
+    """Start a TestServer (remember to close it)."""
+    return TestServer(site, **settings)
+
+
+@pytest.fixture
+def plugserve_server() -> Iterator[Callable[..., TestServer]]:
+    """A factory: `plugserve_server(site_or_resource, **config)` -> a running TestServer."""
+    servers: list[TestServer] = []
+
+    def start(site: Site | IResource, **settings: Any) -> TestServer:
+        server = TestServer(site, **settings)
+        servers.append(server)
+        return server
+
+    yield start
+    for server in servers:
+        server.close()
