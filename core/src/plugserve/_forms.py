@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import email.message
 import email.parser
 import email.policy
 from typing import IO
@@ -63,9 +64,13 @@ def _parse_multipart(content_type: bytes, data: bytes, args: dict[bytes, list[by
     if not isinstance(parts, list) or not parts:
         raise FormError("malformed multipart body")
     for part in parts:
+        if not isinstance(part, email.message.Message):
+            raise FormError("malformed multipart body")
         name = part.get_param("name", header="content-disposition")
         if not name:
             continue
-        payload = part.get_payload(decode=True) or b""
+        payload = part.get_payload(decode=True)
+        if not isinstance(payload, bytes):
+            payload = b""
         key = str(name).encode("utf-8")
         args.setdefault(key, []).append(payload)

@@ -249,7 +249,7 @@ class HTTPConnection:
         """The interim 100 Continue, sent when the body is going to be read."""
         if not self._h11.they_are_waiting_for_100_continue:
             return b""
-        return self._h11.send(h11.InformationalResponse(status_code=100)) or b""
+        return self._h11.send(h11.InformationalResponse(status_code=100, headers=[])) or b""
 
     def send_head(self, status: int, reason: bytes, headers: list[tuple[bytes, bytes]]) -> bytes:
         """Status line and headers; h11 adds chunked framing when no Content-Length is given."""

@@ -58,7 +58,7 @@ class Server:
         self.config = config
         self.hooks = hooks
         self.addresses: list[str] = []
-        self._servers: list[asyncio.AbstractServer] = []
+        self._servers: list[asyncio.Server] = []
         self._state: ServerState | None = None
         self._sweeper: asyncio.Task[None] | None = None
         self._closed = asyncio.Event()

@@ -13,9 +13,9 @@ from __future__ import annotations
 import importlib
 import importlib.metadata
 import os
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import pluggy
 
@@ -197,7 +197,7 @@ class Hooks:
         merged: dict[str, Any] = {}
         owner: dict[str, str] = {}
         for impl in reversed(self.pm.hook.plugserve_processors.get_hookimpls()):
-            result = impl.function(config=config) or {}
+            result = cast("Mapping[str, Any]", impl.function(config=config) or {})
             for ext, factory in result.items():
                 if ext in merged and merged[ext] is not factory:
                     raise UsageError(

@@ -44,7 +44,7 @@ def render_request(resource: IResource, request: Request) -> None:
         return
     elif inspect.isawaitable(body):
         task = asyncio.get_running_loop().create_task(_render_later(resource, request, body))
-        request._render_task = task
+        request._render_task = task  # type: ignore[attr-defined]
     else:
         _bad_result(resource, request, body)
 

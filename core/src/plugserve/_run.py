@@ -35,9 +35,8 @@ def prepare_site(site: Site, config: Config, hooks: Hooks) -> None:
     if config.encode:
         available = {getattr(f, "encoding", b"").decode(): f for f in hooks.encoders(config)}
         site.use_encoders([available[name] for name in config.encode if name in available])
-    site.sessionFactory = type(
-        "Session", (site.sessionFactory,), {"sessionTimeout": config.session_timeout_s}
-    ) if config.session_timeout_s != site.sessionFactory.sessionTimeout else site.sessionFactory
+    if config.session_timeout_s != site.sessionTimeout:
+        site.sessionTimeout = config.session_timeout_s
 
 
 def _as_site(site_or_resource: Site | IResource) -> Site:

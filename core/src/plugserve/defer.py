@@ -104,7 +104,7 @@ class Deferred:
                 else:
                     future.set_result(result)
 
-        self.addBoth(_passthrough(deliver))
+        _ = self.addBoth(_passthrough(deliver))
         return (yield from future.__await__())
 
 

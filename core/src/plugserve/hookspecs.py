@@ -62,16 +62,19 @@ def plugserve_processors(config: Config) -> Mapping[str, ProcessorFactory]:
 
     The static plugin applies them to files it serves; two plugins claiming one extension is a
     start-up error naming both."""
+    raise NotImplementedError
 
 
 @hookspec
 def plugserve_encoders(config: Config) -> Sequence[EncoderFactory]:
     """Encoder factories (each with an `encoding` token such as b"gzip") for `--encode`."""
+    raise NotImplementedError
 
 
 @hookspec
 def plugserve_rewrite_rules(config: Config) -> Sequence[Callable[[Request], None]]:
     """Rules applied to every request at the root, before traversal (may edit postpath)."""
+    raise NotImplementedError
 
 
 @hookspec(firstresult=True)

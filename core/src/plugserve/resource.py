@@ -45,7 +45,7 @@ class IResource(Protocol):
 class Resource:
     """A node of the URL tree, rendered by its `render_<METHOD>` methods."""
 
-    isLeaf: ClassVar[bool] | bool = False
+    isLeaf: bool = False
     server: Any = None
     allowedMethods: ClassVar[Sequence[bytes] | None] = None
 
@@ -113,7 +113,8 @@ def allowed_methods(resource: object) -> list[bytes]:
     explicit = getattr(resource, "allowedMethods", None)
     if explicit is not None:
         return list(explicit)
-    return list(_class_methods(type(resource)))
+    cls: type = type(resource)
+    return list(_class_methods(cls))
 
 
 @lru_cache(maxsize=1024)

@@ -40,6 +40,8 @@ class Site:
 
     displayTracebacks: bool = False
     sessionFactory: ClassVar[type[Session]] = Session
+    #: Idle seconds before a session expires (`--session-timeout`); Twisted's is per Session.
+    sessionTimeout: float = Session.sessionTimeout
     requestFactory: type[Request] = Request
     serverName: bytes = b"plugserve/" + __version__.encode("ascii")
 
@@ -91,6 +93,8 @@ class Site:
         """Create and keep a new session with an unguessable id."""
         self.counter += 1
         session = self.sessionFactory(self, new_uid())
+        if self.sessionTimeout != Session.sessionTimeout:
+            session.set_timeout(self.sessionTimeout)
         self.session_store.add(session)
         return session
 

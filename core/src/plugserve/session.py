@@ -36,6 +36,13 @@ class Session:
         self._timer: asyncio.TimerHandle | None = None
         self._schedule(self.sessionTimeout)
 
+    def set_timeout(self, seconds: float) -> None:
+        """Change this session's idle timeout (the Site's `--session-timeout`)."""
+        self.sessionTimeout = seconds
+        if self._timer is not None:
+            self._timer.cancel()
+        self._schedule(seconds)
+
     def _schedule(self, delay: float) -> None:
         try:
             loop = asyncio.get_running_loop()
@@ -103,7 +110,7 @@ class InMemorySessionStore(MutableMapping[bytes, Session]):
     def __init__(self) -> None:
         self._sessions: dict[bytes, Session] = {}
 
-    def get(self, uid: bytes, default: Any = None) -> Any:  # type: ignore[override]
+    def get(self, uid: bytes, default: Any = None) -> Any:
         """The live session with this id, or `default`."""
         return self._sessions.get(uid, default)
 

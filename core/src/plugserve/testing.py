@@ -16,20 +16,21 @@ import asyncio
 import http.client
 import socket
 import threading
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Any
 
 import pytest
 
 from ._listener import Server
 from ._plugins import Hooks
-from ._run import serve
+from ._run import default_plugin_manager, serve
 from .config import Config
 from .resource import IResource
 from .server import Site
 
-__all__ = ["Response", "TestServer", "plugserve_server", "serve_in_thread"]
+__all__ = ["Response", "TestServer", "plugin_hooks", "plugserve_server", "serve_in_thread"]
 
 
 @dataclass
@@ -53,10 +54,20 @@ class TestServer:
 
     __test__ = False
 
-    def __init__(self, site: Site | IResource, hooks: Hooks | None = None, **settings: Any) -> None:
+    def __init__(
+        self,
+        site: Site | IResource,
+        hooks: Hooks | None = None,
+        plugins: Sequence[object] = (),
+        **settings: Any,
+    ) -> None:
         settings.setdefault("listen", ("tcp:0:interface=127.0.0.1",))
         settings.setdefault("access_log", False)
+        if isinstance(settings.get("options"), Mapping):
+            settings["options"] = MappingProxyType(dict(settings["options"]))
         self.config = Config(**settings)
+        if plugins and hooks is None:
+            hooks = plugin_hooks(*plugins, config=self.config)
         self.site = site if isinstance(site, Site) else Site(site)
         self._hooks = hooks
         self._ready = threading.Event()
@@ -69,9 +80,9 @@ class TestServer:
         if self._error is not None:
             raise self._error
         assert self.server is not None
-        self.host = "127.0.0.1"
-        self.port = self.server.port
-        self.url = f"http://{self.host}:{self.port}"
+        self.host: str = "127.0.0.1"
+        self.port: int = self.server.port
+        self.url: str = f"http://{self.host}:{self.port}"
 
     def _run(self) -> None:
         asyncio.set_event_loop(self.loop)
@@ -100,6 +111,8 @@ class TestServer:
             future.result(10)
             self.loop.call_soon_threadsafe(self.loop.stop)
         self._thread.join(10)
+        if not self.loop.is_running() and not self.loop.is_closed():
+            self.loop.close()
 
     def connection(self, timeout: float = 10) -> http.client.HTTPConnection:
         """A new keep-alive client connection."""
@@ -146,6 +159,18 @@ class TestServer:
             except (TimeoutError, ConnectionResetError):
                 pass
             return b"".join(chunks)
+
+
+def plugin_hooks(*plugins: object, config: Config | None = None) -> Hooks:
+    """Hooks with the core's defaults plus `plugins` (modules or objects with @hookimpl
+    functions), configured with `config`: how a plugin's tests exercise its hooks."""
+    config = config or Config()
+    pm = default_plugin_manager(config)
+    for plugin in plugins:
+        pm.register(plugin)
+    hooks = Hooks(pm)
+    hooks.configure(config)
+    return hooks
 
 
 def serve_in_thread(site: Site | IResource, **settings: Any) -> TestServer:

@@ -1,0 +1,5 @@
+"""An example third-party plugserve plugin (see README.md)."""
+
+from .resources import Greeting, Health
+
+__all__ = ["Greeting", "Health"]
