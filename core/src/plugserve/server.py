@@ -81,7 +81,9 @@ class Site:
         if store is None:
             hooks = self.hooks
             store = hooks.session_store() if hooks is not None else None
-            self._session_store = store = store or InMemorySessionStore()
+            if store is None:  # not `or`: an empty store is falsy
+                store = InMemorySessionStore()
+            self._session_store = store
         return store
 
     @property
