@@ -12,7 +12,6 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-
 from cli_helpers import LOOPBACK, REPO, plugserve_command, running
 
 SLOW_SITE = """
@@ -236,9 +235,9 @@ def test_encode_gzip_compresses_the_whole_site(tmp_path):
         "branch.putChild(b'b', Leaf())\n"
     )
     with running(["--config", str(config), "--listen", LOOPBACK, "--encode", "gzip"]) as s:
-        status, headers, body = fetch(s.url + "/a/b", {"Accept-Encoding": "gzip"})
+        _, headers, body = fetch(s.url + "/a/b", {"Accept-Encoding": "gzip"})
         assert headers["Content-Encoding"] == "gzip" and len(body) < 200
-        status, headers, body = fetch(s.url + "/a/b")
+        _, headers, body = fetch(s.url + "/a/b")
         assert "Content-Encoding" not in headers and body == b"x" * 5000
 
 

@@ -7,14 +7,17 @@ import inspect
 import pkgutil
 from pathlib import Path
 
+import plugserve
 import pytest
 
-import plugserve
-
-PUBLIC = sorted(
-    name for _, name, _ in pkgutil.iter_modules(plugserve.__path__, "plugserve.")
-    if not name.rsplit(".", 1)[1].startswith("_")
-) + ["plugserve"]
+PUBLIC = [
+    *sorted(
+        name
+        for _, name, _ in pkgutil.iter_modules(plugserve.__path__, "plugserve.")
+        if not name.rsplit(".", 1)[1].startswith("_")
+    ),
+    "plugserve",
+]
 
 
 @pytest.mark.parametrize("module_name", PUBLIC)

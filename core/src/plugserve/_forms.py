@@ -38,7 +38,8 @@ def parse_qs(qs: bytes, args: dict[bytes, list[bytes]] | None = None) -> dict[by
 def parse_form_body(
     content_type: bytes, body: IO[bytes], args: dict[bytes, list[bytes]]
 ) -> None:
-    """Add the fields of an urlencoded or multipart body to `args` (values accumulate)."""
+    """Add the fields of an urlencoded or multipart body to `args` (values accumulate); an
+    empty body adds nothing."""
     mime = content_type.partition(b";")[0]
     mime = mime.strip().lower()
     if mime == b"application/x-www-form-urlencoded":
@@ -49,7 +50,10 @@ def parse_form_body(
         body.seek(0)
         data = body.read()
         body.seek(0)
-        _parse_multipart(content_type, data, args)
+        # As in Twisted, an empty body is not parsed: a POST that only names the form type
+        # (no fields at all) keeps its query args instead of getting a 400.
+        if data:
+            _parse_multipart(content_type, data, args)
 
 
 def _parse_multipart(content_type: bytes, data: bytes, args: dict[bytes, list[bytes]]) -> None:

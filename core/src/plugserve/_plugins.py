@@ -122,8 +122,8 @@ def load_plugins(
         _load(pm, record, lambda name=name: importlib.import_module(name))  # type: ignore[misc]
         if record.status == "failed":
             raise UsageError(
-                f"--plugin {name}: no installed plugin has that name and importing it as a "
-                f"module failed ({record.error})"
+                f"--plugin {name}: not an installed plugin's name, and as a module it failed: "
+                f"{record.error}"
             )
     pm.check_pending()
     return records
@@ -136,6 +136,12 @@ def _load(pm: pluggy.PluginManager, record: PluginRecord, loader: Callable[[], o
     except Exception as exc:  # noqa: BLE001 - one broken plugin must not stop the others
         record.status = "failed"
         record.error = f"{type(exc).__name__}: {exc}"
+        return
+    unknown = [c.name for c in pm.get_hookcallers(plugin) or () if c.spec is None]
+    if unknown:
+        pm.unregister(plugin)
+        record.status = "failed"
+        record.error = f"unknown hook(s) {', '.join(sorted(unknown))} (a typo?)"
         return
     record.status = "loaded"
     record.hooks = sorted(

@@ -40,7 +40,7 @@ def render_request(resource: IResource, request: Request) -> None:
         body = _unsupported(request, exc.allowedMethods)
     if type(body) is bytes:
         request._finish_with(body)
-    elif body is NOT_DONE_YET or body == NOT_DONE_YET:
+    elif _is_not_done_yet(body):
         return
     elif inspect.isawaitable(body):
         task = asyncio.get_running_loop().create_task(_render_later(resource, request, body))
@@ -58,10 +58,19 @@ async def _render_later(resource: IResource, request: Request, awaitable: Any) -
             request._finish_with(body)
         elif body is None and request.startedWriting:
             request.finish()
-        elif body != NOT_DONE_YET:
+        elif not _is_not_done_yet(body):
             _bad_result(resource, request, body)
     except Exception as exc:  # noqa: BLE001 - one place per request catches its errors
         request.site.processingFailed(request, exc)
+
+
+def _is_not_done_yet(body: object) -> bool:
+    """True only for the int NOT_DONE_YET, as Twisted's `body is NOT_DONE_YET`.
+
+    A plain `body == NOT_DONE_YET` also matched `True` and `1.0`: such a render then got no
+    response at all and its connection hung (no timeout runs while a response is pending),
+    where Twisted answers 500 "did not return bytes"."""
+    return type(body) is int and body == NOT_DONE_YET
 
 
 def _bad_result(resource: object, request: Request, body: object) -> None:

@@ -60,6 +60,9 @@ class Request:
     site: Site
     session: Session | None = None
     _encoder: Encoder | None = None
+    #: Set by `encoders.choose_encoder` when encoders were considered for this response, so the
+    #: head carries `Vary: Accept-Encoding` even when no encoder was chosen.
+    _vary_accept_encoding: bool = False
     _child_hook: Callable[..., Any] | None = None
 
     def __init__(
@@ -443,6 +446,10 @@ class Request:
             from .encoders import activate_encoder
 
             encoder = self._encoder = activate_encoder(self, encoder, no_body)
+        elif self._vary_accept_encoding:
+            from .encoders import add_vary
+
+            add_vary(self)
         if body is not None:
             if not no_body:
                 if encoder is not None:

@@ -35,7 +35,8 @@ def prepare_site(site: Site, config: Config, hooks: Hooks) -> None:
     if config.encode:
         available = {getattr(f, "encoding", b"").decode(): f for f in hooks.encoders(config)}
         site.use_encoders([available[name] for name in config.encode if name in available])
-    if config.session_timeout_s != site.sessionTimeout:
+    site.config = config
+    if config.session_timeout_s != Config.session_timeout_s:  # only when asked for
         site.sessionTimeout = config.session_timeout_s
 
 
@@ -43,11 +44,12 @@ def _as_site(site_or_resource: Site | IResource) -> Site:
     return site_or_resource if isinstance(site_or_resource, Site) else Site(site_or_resource)
 
 
-def default_plugin_manager(config: Config) -> pluggy.PluginManager:
-    """The core's defaults only (no autoloaded plugins), plus the access log if enabled."""
+def default_plugin_manager(config: Config, log_path: str | None = None) -> pluggy.PluginManager:
+    """The core's defaults only (no autoloaded plugins), plus the access log if enabled, to
+    config.logfile, else `log_path` (Twisted's `Site(logPath=...)`), else stderr."""
     pm = make_plugin_manager()
     if config.access_log:
-        pm.register(AccessLogPlugin(config.logfile), name="access-log")
+        pm.register(AccessLogPlugin(config.logfile or log_path), name="access-log")
     return pm
 
 
@@ -63,7 +65,7 @@ async def serve(
         config = dataclasses.replace(config, listen=tuple(endpoints))
     site = _as_site(site_or_resource)
     if hooks is None:
-        hooks = Hooks(default_plugin_manager(config))
+        hooks = Hooks(default_plugin_manager(config, site.logPath))
         hooks.configure(config)
     prepare_site(site, config, hooks)
     server = Server(site, config, hooks)

@@ -212,6 +212,7 @@ def plugins_command(argv: Sequence[str]) -> int:
     parser.add_argument("--plugin", action="append", default=[])
     parser.add_argument("--no-plugin", action="append", default=[])
     args = parser.parse_args(argv)
+    _cwd_importable()
     pm = make_plugin_manager()
     try:
         records = load_plugins(pm, requested=args.plugin, blocked=args.no_plugin)
@@ -238,8 +239,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if argv[:1] == ["plugins"]:
         return plugins_command(argv[1:])
     configure_error_log()
-    if os.getcwd() not in sys.path:
-        sys.path.insert(0, os.getcwd())
+    _cwd_importable()
     known = _pre_parse(argv)
     pm = make_plugin_manager()
     try:
@@ -273,6 +273,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UsageError as exc:
         _fail(str(exc))
     return _serve(site_or_root, config, hooks)
+
+
+def _cwd_importable() -> None:
+    """`--plugin mymod` and `--wsgi app:app` find modules in the current directory."""
+    if os.getcwd() not in sys.path:
+        sys.path.insert(0, os.getcwd())
 
 
 def _replace_listen(config: Config, endpoints: tuple[str, ...]) -> Config:

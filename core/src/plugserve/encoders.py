@@ -22,6 +22,7 @@ __all__ = [
     "GzipEncoderFactory",
     "accepted_codings",
     "activate_encoder",
+    "add_vary",
     "choose_encoder",
 ]
 
@@ -68,13 +69,7 @@ def accepted_codings(request: Request) -> dict[bytes, float]:
 
 def accepts(request: Request, coding: bytes) -> bool:
     """True if the client accepts `coding` with a non-zero q-value."""
-    codings = accepted_codings(request)
-    q = codings.get(coding)
-    if q is None and coding == b"gzip":
-        q = codings.get(b"x-gzip")
-    if q is None:
-        q = codings.get(b"*")
-    return bool(q)
+    return bool(_q_value(accepted_codings(request), coding))
 
 
 class _GzipEncoder:
@@ -105,15 +100,33 @@ class GzipEncoderFactory:
         return None
 
 
+def _q_value(codings: dict[bytes, float], coding: bytes) -> float:
+    """The client's q-value for `coding`, as `accepts` reads it: `x-gzip` counts as `gzip`
+    (RFC 9110 §8.4.1.3), then `*`, else 0."""
+    q = codings.get(coding)
+    if q is None and coding == b"gzip":
+        q = codings.get(b"x-gzip")
+    if q is None:
+        q = codings.get(b"*", 0.0)
+    return q
+
+
 def choose_encoder(factories: Sequence[EncoderFactory], request: Request) -> Encoder | None:
-    """The encoder of the client's most preferred coding; ties go to the factories' order."""
+    """The encoder of the client's most preferred coding; ties go to the factories' order.
+
+    Whatever the outcome, the response now depends on Accept-Encoding, so the request is marked
+    to carry `Vary: Accept-Encoding` (also when nothing is encoded: a cache must not hand the
+    identity response to a client that accepts gzip, or the reverse)."""
+    if factories:
+        request._vary_accept_encoding = True
     if not request.requestHeaders._raw.get(b"accept-encoding"):
         return None
     codings = accepted_codings(request)
     best: tuple[float, int, EncoderFactory] | None = None
     for index, factory in enumerate(factories):
         coding = getattr(factory, "encoding", None)
-        q = codings.get(coding, codings.get(b"*", 0.0)) if coding else 1.0
+        # Same lookup as `accepts` (x-gzip alias included), so the two never disagree.
+        q = _q_value(codings, coding) if coding else 1.0
         if q > 0 and (best is None or q > best[0]):
             best = (q, index, factory)
     if best is None:
@@ -126,14 +139,20 @@ def choose_encoder(factories: Sequence[EncoderFactory], request: Request) -> Enc
     return None
 
 
-def activate_encoder(request: Request, encoder: Encoder, no_body: bool) -> Encoder | None:
-    """Decide at head time whether `encoder` applies; set the headers if it does."""
+def add_vary(request: Request) -> None:
+    """Add `Vary: Accept-Encoding` to the response unless its Vary already covers it."""
     raw = request.responseHeaders._raw
     vary = raw.get(b"vary")
     if vary is None:
         raw[b"vary"] = [b"Accept-Encoding"]
     elif not any(b"accept-encoding" in v.lower() or v.strip() == b"*" for v in vary):
         vary.append(b"Accept-Encoding")
+
+
+def activate_encoder(request: Request, encoder: Encoder, no_body: bool) -> Encoder | None:
+    """Decide at head time whether `encoder` applies; set the headers if it does."""
+    raw = request.responseHeaders._raw
+    add_vary(request)
     if no_body or request.code == 206 or request.code < 200 or b"content-encoding" in raw:
         return None
     content_type = raw.get(b"content-type")

@@ -13,6 +13,12 @@ __all__ = ["CACHED", "RESPONSES", "reason_phrase"]
 
 RESPONSES: Final = MappingProxyType(
     {int(status): status.phrase.encode("ascii") for status in HTTPStatus}
+    | {  # RFC 9110 §15 renamed these; older Pythons still carry the RFC 7231 names.
+        413: b"Content Too Large",
+        414: b"URI Too Long",
+        416: b"Range Not Satisfiable",
+        422: b"Unprocessable Content",
+    }
 )
 
 #: Returned by `Request.setLastModified` / `setETag` when the client's copy is fresh.

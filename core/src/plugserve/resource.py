@@ -35,7 +35,11 @@ __all__ = [
 class IResource(Protocol):
     """What traversal and rendering need from a resource."""
 
-    isLeaf: bool
+    # Read-only in the protocol: traversal only reads it, and wrappers (EncodingResourceWrapper,
+    # RewriterResource) answer it with a property; a plain `isLeaf: bool` member would make
+    # type checkers reject `Site(EncodingResourceWrapper(...))`.
+    @property
+    def isLeaf(self) -> bool: ...
 
     def getChildWithDefault(self, name: bytes, request: Request) -> IResource: ...
     def putChild(self, path: bytes | str, child: IResource) -> None: ...
@@ -109,7 +113,8 @@ class Resource:
 
 def allowed_methods(resource: object) -> list[bytes]:
     """The methods `resource` renders: its `allowedMethods`, else its `render_*` methods
-    (HEAD only where GET is there, unlike Twisted, which always advertises HEAD)."""
+    (HEAD only where GET or an own render_HEAD is there, unlike Twisted, which always
+    advertises HEAD)."""
     explicit = getattr(resource, "allowedMethods", None)
     if explicit is not None:
         return list(explicit)
@@ -124,7 +129,9 @@ def _class_methods(cls: type) -> tuple[bytes, ...]:
         for attr in vars(klass):
             if attr.startswith("render_") and attr[7:] not in names:
                 names.append(attr[7:])
-    if "GET" not in names and "HEAD" in names:
+    # Resource's own render_HEAD only serves HEAD through render_GET; a class that defines its
+    # own render_HEAD does answer HEAD, so it keeps HEAD in its Allow header even without GET.
+    if "GET" not in names and getattr(cls, "render_HEAD", None) is Resource.render_HEAD:
         names.remove("HEAD")
     return tuple(name.encode("ascii") for name in names)
 

@@ -24,6 +24,7 @@ from .util import redirectTo
 
 if TYPE_CHECKING:
     from ._plugins import Hooks
+    from .config import Config
     from .encoders import EncoderFactory
 
 __all__ = ["NOT_DONE_YET", "GzipEncoderFactory", "Request", "Session", "Site"]
@@ -70,6 +71,8 @@ class Site:
         #: Encoders applied to every response of the site (`--encode`).
         self.encoders: list[EncoderFactory] = []
         self.hooks: Hooks | None = None
+        #: The configuration of the run serving this site (set when serving starts).
+        self.config: Config | None = None
         self._session_store: SessionStore | None = None
 
     # -- sessions --------------------------------------------------------------------------------
@@ -80,7 +83,7 @@ class Site:
         store = self._session_store
         if store is None:
             hooks = self.hooks
-            store = hooks.session_store() if hooks is not None else None
+            store = hooks.session_store(self.config) if hooks is not None else None
             if store is None:  # not `or`: an empty store is falsy
                 store = InMemorySessionStore()
             self._session_store = store
@@ -124,6 +127,10 @@ class Site:
             hooks = self.hooks
             if hooks is not None and hooks.request_started is not None:
                 hooks.request_started(request=request)
+            if request.path == b"*":  # OPTIONS * (the protocol layer refuses other methods)
+                request.setHeader(b"content-length", b"0")
+                request._finish_with(b"")
+                return
             if request.method == b"POST" and self.parsePOSTFormSubmission:
                 content_type = request.requestHeaders._last(b"content-type")
                 if content_type:
@@ -159,6 +166,7 @@ class Site:
         request.responseHeaders = Headers()
         request.cookies = []
         request._encoder = None
+        request._vary_accept_encoding = False
         request.setHeader(b"content-type", b"text/html; charset=utf-8")
         body = traceback_html(exc) if self.displayTracebacks else _FAILED_PAGE
         request._finish_with(body)

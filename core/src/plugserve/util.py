@@ -73,7 +73,9 @@ class URLPath:
     def fromRequest(cls, request: Request) -> URLPath:
         """The URL the request was made for (scheme, Host, path and query)."""
         base = request._url_for([])[:-1].decode("ascii")
-        return cls(base + request.uri.decode("latin-1") if request.uri.startswith(b"/") else base)
+        query = request.uri.partition(b"?")[2]
+        target = request.path + (b"?" + query if query else b"")
+        return cls(base + target.decode("latin-1"))
 
     def _path_url(self, path: str, keep_query: bool = False) -> URLPath:
         parts = urlsplit(self._url)

@@ -6,7 +6,6 @@ import subprocess
 import sys
 
 from plugserve.resource import Resource
-
 from plugserve_example import Greeting, _plugin
 
 
