@@ -15,12 +15,13 @@ REPO = Path(__file__).resolve().parents[1]
 LOOPBACK = "tcp:0:interface=127.0.0.1"
 
 
-def plugserve_command(*args: str, **kwargs: object) -> subprocess.CompletedProcess[str]:
+def plugserve_command(
+    *args: str, cwd: Path = REPO, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     """Run `python -m plugserve ARGS` to completion."""
     return subprocess.run(
         [sys.executable, "-m", "plugserve", *args],
-        capture_output=True, text=True, timeout=30, cwd=kwargs.pop("cwd", REPO),
-        env=kwargs.pop("env", None),  # type: ignore[arg-type]
+        capture_output=True, text=True, timeout=30, cwd=cwd, env=env,
     )
 
 

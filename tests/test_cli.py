@@ -12,7 +12,8 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from cli_helpers import LOOPBACK, REPO, plugserve_command, running
+
+from tests.cli_helpers import LOOPBACK, REPO, plugserve_command, running
 
 SLOW_SITE = """
 from plugserve import reactor

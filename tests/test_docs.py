@@ -11,8 +11,9 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from cli_helpers import LOOPBACK, REPO, running
 from plugserve import hookspecs
+
+from tests.cli_helpers import LOOPBACK, REPO, running
 
 DOCS = REPO / "docs"
 BLOCK_RE = re.compile(r"```python\n# (docs/examples/[\w./-]+\.py)\n(.*?)```", re.S)

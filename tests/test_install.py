@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from cli_helpers import REPO
+from tests.cli_helpers import REPO
 
 
 @pytest.mark.slow

@@ -6,7 +6,7 @@ import shutil
 import subprocess
 import sys
 
-from cli_helpers import REPO
+from tests.cli_helpers import REPO
 
 
 def test_ruff_is_clean():

@@ -7,14 +7,14 @@ import os
 from pathlib import Path
 
 import pytest
-
-from cli_helpers import plugserve_command
 from plugserve import hookimpl
 from plugserve._plugins import Hooks, make_plugin_manager
 from plugserve.config import Config
 from plugserve.error import UsageError
 from plugserve.resource import Resource
 from plugserve.session import InMemorySessionStore
+
+from tests.cli_helpers import plugserve_command
 
 
 def fake_distribution(root: Path, dist: str, entry_points: dict[str, str]) -> None:
@@ -168,8 +168,10 @@ def test_selected_plugin_is_asked_first_for_the_root():
     pm = make_plugin_manager()
     pm.register(First(), name="first")
     pm.register(Second(), name="second")
-    assert Hooks(pm).make_root(Config()) == "second"  # pluggy: last registered first
-    assert Hooks(pm, selected=["first"]).make_root(Config()) == "first"
+    root: object = Hooks(pm).make_root(Config())
+    assert root == "second"  # pluggy: last registered first
+    selected: object = Hooks(pm, selected=["first"]).make_root(Config())
+    assert selected == "first"
 
 
 def test_per_request_hooks_cost_nothing_when_unimplemented():

@@ -856,12 +856,6 @@ def test_notify_finish_fails_when_streaming_to_a_closed_client(
     resource.check()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="core/src/plugserve/_protocol.py HTTPChannel._handle ignores ClientClosed (EOF) while "
-    "a request is in flight (to serve half-closed clients), so a client that closes cleanly is "
-    "only noticed when the server next writes; Twisted fails notifyFinish at once",
-)
 def test_notify_finish_fails_when_client_closes_cleanly(plugserve_server: ServerFactory) -> None:
     resource = Abandoned()
     _disconnect_early(plugserve_server(resource))

@@ -88,6 +88,8 @@ _HOST_RE: Final = re.compile(
     rb"(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9\-._~%!$&'()*+,;=]*)(?::[0-9]*)?"
 )
 _ABSOLUTE_RE: Final = re.compile(rb"[A-Za-z][A-Za-z0-9+.\-]*://")
+# RFC 9112 §4: reason-phrase = 1*( HTAB / SP / VCHAR / obs-text ).  h11 does not check it.
+_REASON_RE: Final = re.compile(rb"[\t\x20-\x7e\x80-\xff]*")
 
 
 class HTTPConnection:
@@ -246,13 +248,21 @@ class HTTPConnection:
     # -- sending ---------------------------------------------------------------------------------
 
     def send_continue(self) -> bytes:
-        """The interim 100 Continue, sent when the body is going to be read."""
+        """The interim 100 Continue, sent when the body is going to be read; the reason phrase
+        is given because h11 would otherwise send an empty one (`HTTP/1.1 100 `)."""
         if not self._h11.they_are_waiting_for_100_continue:
             return b""
-        return self._h11.send(h11.InformationalResponse(status_code=100, headers=[])) or b""
+        interim = h11.InformationalResponse(status_code=100, headers=[], reason=b"Continue")
+        return self._h11.send(interim) or b""
 
     def send_head(self, status: int, reason: bytes, headers: list[tuple[bytes, bytes]]) -> bytes:
-        """Status line and headers; h11 adds chunked framing when no Content-Length is given."""
+        """Status line and headers; h11 adds chunked framing when no Content-Length is given.
+
+        A reason phrase with CR, LF or another control byte (`setResponseCode(200, message)`)
+        raises LocalProtocolError like a bad header does: h11 would write it as it is, and a
+        CRLF in it would let the message inject headers or a whole response."""
+        if _REASON_RE.fullmatch(reason) is None:
+            raise h11.LocalProtocolError(f"illegal reason phrase {reason!r}")
         response = h11.Response(status_code=status, headers=headers, reason=reason)
         return self._h11.send(response) or b""
 

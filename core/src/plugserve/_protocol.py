@@ -109,6 +109,15 @@ def simple_response(
     return b"\r\n".join(lines) + b"\r\n\r\n" + body
 
 
+def _release_body(request: Request) -> None:
+    """Close the request's body file once the request is over, as Twisted's Request does: a
+    chunked or large body is a spooled temporary file, which must not wait for the GC (its
+    file descriptor, and the ResourceWarning its __del__ raises)."""
+    content = getattr(request, "content", None)
+    if content is not None:
+        content.close()
+
+
 class HTTPChannel(asyncio.Protocol):
     """One client connection: bytes to requests, responses to bytes."""
 
@@ -165,9 +174,13 @@ class HTTPChannel(asyncio.Protocol):
         self._handle(self.http.receive_data(data))
 
     def eof_received(self) -> bool:
+        if self.request is not None and self.phase == BUSY:
+            # The client closed while its response is pending: it has gone away, as Twisted and
+            # nginx (499) take it, so notifyFinish fails and the resource can stop working.
+            self._close()
+            return False
         self._handle(self.http.receive_data(b""))
-        # Keep the write side open while a response is still owed (half-closed clients).
-        return self.request is not None and not self._closed
+        return False
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._closed = True
@@ -180,6 +193,7 @@ class HTTPChannel(asyncio.Protocol):
                       else ConnectionDone("Connection was closed cleanly."))
             request.connectionLost(reason)
             self.state.request_finished(request)
+            _release_body(request)
         producer = self._producer
         if producer is not None:
             self._producer = None
@@ -302,6 +316,11 @@ class HTTPChannel(asyncio.Protocol):
         """Write the head; with a complete `body` (bytes), the body and the end too."""
         if self._closed or request is not self.request:
             return
+        if self.state.closing:
+            # Shutting down: this response is the connection's last, so it says so (RFC 9112
+            # §9.6) and a client with more requests knows to send them elsewhere; h11 merges
+            # this with a Connection header the resource set.
+            headers = [*headers, (b"Connection", b"close")]
         http = self.http
         try:
             data = http.send_head(status, reason, headers)
@@ -320,7 +339,12 @@ class HTTPChannel(asyncio.Protocol):
     def write_body(self, data: bytes) -> None:
         """Write a piece of a streamed body."""
         if not self._closed:
-            self.transport.write(self.http.send_body(data))
+            try:
+                framed = self.http.send_body(data)
+            except h11.LocalProtocolError as exc:
+                self._broken_response(exc)
+                return
+            self.transport.write(framed)
             if self._producer is not None and not self._producer_streaming:
                 self.state.loop.call_soon(self._pull)
 
@@ -331,11 +355,15 @@ class HTTPChannel(asyncio.Protocol):
         self.request = None
         state = self.state
         if not self._closed and not self._ended:
-            self.transport.write(self.http.send_end())
+            try:
+                self.transport.write(self.http.send_end())
+            except h11.LocalProtocolError as exc:
+                self._broken_response(exc, request)
         self._ended = True
         if self._producer is not None:
             self._producer = None
         state.request_finished(request)
+        _release_body(request)
         if self._closed:
             return
         if not self.http.keep_alive or state.closing:
@@ -345,6 +373,16 @@ class HTTPChannel(asyncio.Protocol):
         self.deadline = state.loop.time() + state.config.keepalive_timeout_s
         self.flow.resume_reading()
         self._handle(self.http.start_next_cycle())
+
+    def _broken_response(self, exc: h11.LocalProtocolError, request: Request | None = None) -> None:
+        """The resource broke its own framing (more or fewer bytes than the Content-Length it
+        set): the response cannot be completed, so drop the connection.  The client then sees
+        a truncated response instead of waiting for bytes that never come, and the channel is
+        not left in the middle of a response that no timeout covers."""
+        request = request or self.request
+        uri = request.uri.decode("latin-1") if request is not None else "?"
+        _log.error("invalid response from %s: %s", uri, exc)
+        self.abort()
 
     def abort(self) -> None:
         """Drop the connection at once (a response that cannot be completed)."""

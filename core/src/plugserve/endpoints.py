@@ -1,7 +1,7 @@
 """Listening endpoints written as strings, in Twisted's strports syntax.
 
     tcp:8080                     tcp:0:interface=127.0.0.1:backlog=128
-    tcp6:8080:interface=::1      unix:/run/plugserve.sock:mode=0660
+    tcp6:8080:interface=\\:\\:1    unix:/run/plugserve.sock:mode=0660
     ssl:8443:privateKey=key.pem:certKey=cert.pem
 
 `tcp:0` binds an ephemeral port; the server reports the address it really got.  A colon inside a
@@ -71,37 +71,54 @@ def parse_endpoint(description: str) -> Endpoint:
             "ssl:PORT:privateKey=KEY.pem:certKey=CERT.pem"
         )
     positional = [p for p in parts[1:] if "=" not in p]
-    named = dict(p.split("=", 1) for p in parts[1:] if "=" in p)
-    try:
-        if kind == "unix":
-            path = named.pop("address", positional[0] if positional else None)
-            if not path:
-                raise UsageError(f"bad endpoint {description!r}: unix: needs a path")
-            mode = int(named.pop("mode"), 8) if "mode" in named else None
-            backlog = int(named.pop("backlog", "1024"))
-            named.pop("lockfile", None)
-            _no_extra(description, named)
-            return Endpoint("unix", path=os.path.expanduser(path), mode=mode, backlog=backlog)
-        port_text = named.pop("port", positional[0] if positional else None)
-        if port_text is None:
-            raise UsageError(f"bad endpoint {description!r}: {kind}: needs a port")
-        port = int(port_text)
-        if not 0 <= port <= 65535:
-            raise ValueError("port out of range")
-        endpoint = Endpoint(
-            kind,
-            port=port,
-            interface=named.pop("interface", None),
-            backlog=int(named.pop("backlog", "1024")),
-            private_key=named.pop("privateKey", None),
-            cert_key=named.pop("certKey", None),
+    if len(positional) > 1:
+        # Never drop a part silently: `tcp6:0:interface=::1` would bind every interface.
+        raise UsageError(
+            f"bad endpoint {description!r}: unexpected {':'.join(positional[1:])!r}; options "
+            "are name=value, and a colon inside a value is written \\: "
+            "(tcp6:8080:interface=\\:\\:1)"
         )
-    except ValueError as exc:
-        raise UsageError(f"bad endpoint {description!r}: {exc}") from None
+    named = dict(p.split("=", 1) for p in parts[1:] if "=" in p)
+    if kind == "unix":
+        path = named.pop("address", positional[0] if positional else None)
+        if not path:
+            raise UsageError(f"bad endpoint {description!r}: unix: needs a path")
+        mode = _number(description, "mode", named.pop("mode"), octal=True) if "mode" in named \
+            else None
+        backlog = _number(description, "backlog", named.pop("backlog", "1024"))
+        named.pop("lockfile", None)
+        _no_extra(description, named)
+        return Endpoint("unix", path=os.path.expanduser(path), mode=mode, backlog=backlog)
+    port_text = named.pop("port", positional[0] if positional else None)
+    if port_text is None:
+        raise UsageError(f"bad endpoint {description!r}: {kind}: needs a port")
+    endpoint = Endpoint(
+        kind,
+        port=_number(description, "port", port_text, high=65535),
+        interface=named.pop("interface", None),
+        backlog=_number(description, "backlog", named.pop("backlog", "1024")),
+        # Only ssl: takes a key; on tcp: it would be ignored and the port served in clear.
+        private_key=named.pop("privateKey", None) if kind == "ssl" else None,
+        cert_key=named.pop("certKey", None) if kind == "ssl" else None,
+    )
     _no_extra(description, named)
     if kind == "ssl" and not endpoint.private_key:
         raise UsageError(f"bad endpoint {description!r}: ssl: needs privateKey=KEY.pem")
     return endpoint
+
+
+def _number(
+    description: str, name: str, text: str, *, high: int | None = None, octal: bool = False
+) -> int:
+    """`text` as a non-negative integer (plain digits only), else a UsageError naming `name`."""
+    digits = "01234567" if octal else "0123456789"
+    if text and all(c in digits for c in text):
+        value = int(text, 8 if octal else 10)
+        if high is None or value <= high:
+            return value
+    expected = ("an octal number such as 0660" if octal
+                else f"a number from 0 to {high}" if high is not None else "a whole number")
+    raise UsageError(f"bad endpoint {description!r}: {name} must be {expected}, not {text!r}")
 
 
 def _no_extra(description: str, named: dict[str, str]) -> None:

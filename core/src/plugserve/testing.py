@@ -81,7 +81,10 @@ class TestServer:
             raise self._error
         assert self.server is not None
         self.host: str = "127.0.0.1"
-        self.port: int = self.server.port
+        try:
+            self.port: int = self.server.port
+        except ValueError:  # listening on UNIX sockets only
+            self.port = 0
         self.url: str = f"http://{self.host}:{self.port}"
 
     def _run(self) -> None:
