@@ -28,10 +28,6 @@ __all__ = ["Server", "ServerState"]
 _log = logging.getLogger("plugserve")
 
 
-def _no_op(request: Request) -> None:
-    return None
-
-
 class ServerState:
     """What every connection of one run shares."""
 
@@ -44,8 +40,9 @@ class ServerState:
         self.closing = False
         self.child_hook = hooks.get_child if hooks is not None else None
         finished = hooks.request_finished if hooks is not None else None
-        self.request_finished: Callable[[Request], Any] = (
-            _no_op if finished is None else (lambda request: finished(request=request))
+        #: None when no plugin implements the hook (the channel then skips the call).
+        self.request_finished: Callable[[Request], Any] | None = (
+            None if finished is None else (lambda request: finished(request=request))
         )
         self.error_headers = [(canonical_name(n), v) for n, v in site.extraHeaders]
 

@@ -192,7 +192,8 @@ class HTTPChannel(asyncio.Protocol):
             reason = (ConnectionLost(str(exc)) if exc
                       else ConnectionDone("Connection was closed cleanly."))
             request.connectionLost(reason)
-            self.state.request_finished(request)
+            if self.state.request_finished is not None:
+                self.state.request_finished(request)
             _release_body(request)
         producer = self._producer
         if producer is not None:
@@ -248,7 +249,7 @@ class HTTPChannel(asyncio.Protocol):
 
     def _on_head(self, head: RequestHead) -> None:
         state = self.state
-        headers = Headers._from_pairs(head.headers)
+        headers = Headers._wrap(head.headers)
         has_body = head.chunked or bool(head.content_length)
         content = new_body(head.content_length, head.chunked) if has_body else io.BytesIO()
         request = self.site.requestFactory(
@@ -320,7 +321,7 @@ class HTTPChannel(asyncio.Protocol):
             # Shutting down: this response is the connection's last, so it says so (RFC 9112
             # §9.6) and a client with more requests knows to send them elsewhere; h11 merges
             # this with a Connection header the resource set.
-            headers = [*headers, (b"Connection", b"close")]
+            headers = [*headers, (b"connection", b"close")]
         http = self.http
         try:
             data = http.send_head(status, reason, headers)
@@ -362,7 +363,8 @@ class HTTPChannel(asyncio.Protocol):
         self._ended = True
         if self._producer is not None:
             self._producer = None
-        state.request_finished(request)
+        if state.request_finished is not None:
+            state.request_finished(request)
         _release_body(request)
         if self._closed:
             return

@@ -21,7 +21,7 @@ from .address import Address, IPv4Address
 from .defer import Deferred
 from .error import ConnectionLost
 from .http import CACHED, reason_phrase
-from .http_headers import Headers, canonical_name
+from .http_headers import Headers
 
 if TYPE_CHECKING:
     from .encoders import Encoder
@@ -64,6 +64,16 @@ class Request:
     #: head carries `Vary: Accept-Encoding` even when no encoder was chosen.
     _vary_accept_encoding: bool = False
     _child_hook: Callable[..., Any] | None = None
+    # Immutable defaults live on the class, so a request only stores what it changes.
+    code: int = 200
+    code_message: bytes | None = None
+    sentLength: int = 0
+    startedWriting: bool = False
+    finished: bool = False
+    lastModified: float | None = None
+    etag: bytes | None = None
+    _disconnected: bool = False
+    _force_secure: bool = False
 
     def __init__(
         self,
@@ -86,23 +96,17 @@ class Request:
             path = _origin_path(self, path)
         self.path = path
         self.prepath: list[bytes] = []
-        self.postpath: list[bytes] = [unquote_to_bytes(s) for s in path[1:].split(b"/")]
+        segments = path[1:].split(b"/")
+        if b"%" in path:
+            segments = [unquote_to_bytes(s) for s in segments]
+        self.postpath: list[bytes] = segments
         self.sitepath: list[bytes] = []
-        self.code = 200
-        self.code_message: bytes | None = None
-        self.sentLength = 0
-        self.startedWriting = False
-        self.finished = False
         self.cookies: list[bytes] = []
-        self.lastModified: float | None = None
-        self.etag: bytes | None = None
         self.client = channel.peer
         self.host = channel.sockname
         self.started = time.time()
-        self._disconnected = False
         self._no_body = method == b"HEAD"
         self._finish_notifiers: list[Deferred] = []
-        self._force_secure = False
 
     def __getattr__(self, name: str) -> Any:
         # Parsed on first use: most requests never look at their query or cookies.
@@ -394,6 +398,8 @@ class Request:
         return deferred
 
     def _notify(self, error: BaseException | None) -> None:
+        if not self._finish_notifiers:
+            return
         notifiers, self._finish_notifiers = self._finish_notifiers, []
         for deferred in notifiers:
             if error is None:
@@ -473,7 +479,7 @@ class Request:
         if site.extraHeaders:
             for name, value in site.extraHeaders:
                 raw.setdefault(name, []).append(value)
-        headers = [(canonical_name(n), v) for n, values in raw.items() for v in values]
+        headers = [(n, v) for n, values in raw.items() for v in values]
         reason = self.code_message or reason_phrase(code)
         self.channel.write_head(self, code, reason, headers, body)
 

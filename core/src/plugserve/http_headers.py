@@ -7,7 +7,7 @@ Twisted's exceptions (`ETag`, `WWW-Authenticate`, ...).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from functools import lru_cache
 from typing import AnyStr, Final, TypeVar, overload
 
@@ -63,16 +63,10 @@ class Headers:
                 self.setRawHeaders(name, values)
 
     @classmethod
-    def _from_pairs(cls, pairs: Iterable[tuple[bytes, bytes]]) -> Headers:
-        """Build from (lower-case name, value) pairs as the parser gives them."""
-        headers = cls()
-        raw = headers._raw
-        for name, value in pairs:
-            values = raw.get(name)
-            if values is None:
-                raw[name] = [value]
-            else:
-                values.append(value)
+    def _wrap(cls, raw: dict[bytes, list[bytes]]) -> Headers:
+        """Adopt a lower-case name -> values dict as the parser built it (no copy)."""
+        headers = cls.__new__(cls)
+        headers._raw = raw
         return headers
 
     def __repr__(self) -> str:

@@ -98,7 +98,7 @@ class Resource:
 
     def render(self, request: Request) -> Any:
         """Call `render_<METHOD>`; raise UnsupportedMethod (405/501) when there is none."""
-        method = getattr(self, "render_" + request.method.decode("ascii", "replace"), None)
+        method = getattr(self, _render_name(request.method), None)
         if method is None:
             raise UnsupportedMethod(allowed_methods(self))
         return method(request)
@@ -109,6 +109,11 @@ class Resource:
         if render_get is None:
             raise UnsupportedMethod(allowed_methods(self))
         return render_get(request)
+
+
+@lru_cache(maxsize=64)
+def _render_name(method: bytes) -> str:
+    return "render_" + method.decode("ascii", "replace")
 
 
 def allowed_methods(resource: object) -> list[bytes]:

@@ -7,7 +7,6 @@ request's errors (500 if nothing was sent yet, else the connection is dropped).
 
 from __future__ import annotations
 
-import copy
 import logging
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar, Final
@@ -116,7 +115,7 @@ class Site:
     def getResourceFor(self, request: Request) -> IResource:
         """Apply the rewrite rules, then traverse from the root."""
         request.site = self
-        request.sitepath = copy.copy(request.prepath)
+        request.sitepath = request.prepath[:]
         for rule in self.rewriteRules:
             rule(request)
         return getChildForRequest(self.resource, request)
