@@ -277,3 +277,13 @@ def test_unix_listen_from_the_command_line(tmp_path):
 
 def test_repo_root_is_where_commands_run():
     assert (REPO / "examples" / "site.py").exists()
+
+
+@pytest.mark.parametrize(
+    ("flag", "value"),
+    [("--max-connections", "0"), ("--max-headers", "-1"), ("--max-body", "ten"),
+     ("--header-timeout", "0")],
+)
+def test_bad_limit_values_are_usage_errors(flag, value):
+    result = plugserve_command("--config", "examples/site.py", flag, value)
+    assert result.returncode == 2 and flag in result.stderr

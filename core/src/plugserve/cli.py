@@ -19,7 +19,7 @@ import sys
 import traceback
 from collections.abc import Sequence
 from types import MappingProxyType
-from typing import NoReturn
+from typing import Final, NoReturn
 
 import pluggy
 
@@ -55,11 +55,43 @@ def _positive_float(text: str) -> float:
     return value
 
 
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"{text!r} must be a whole number above 0")
+    return value
+
+
 def _header(text: str) -> tuple[bytes, bytes]:
     name, sep, value = text.partition(":")
     if not sep or re.fullmatch(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+", name.strip()) is None:
         raise argparse.ArgumentTypeError(f"{text!r} is not 'Name: Value'")
     return name.strip().lower().encode("ascii"), value.strip().encode("utf-8")
+
+
+
+
+#: (flag, Config field, type, help) of every limit: each has a default, a flag and a test.
+_LIMIT_FLAGS: Final = (
+    ("--max-request-line", "max_request_line_bytes", byte_size, "request line (414 past it)"),
+    ("--max-header-bytes", "max_header_bytes", byte_size, "request head (431 past it)"),
+    ("--max-headers", "max_header_count", _positive_int, "number of request headers (431)"),
+    ("--max-body", "max_body_bytes", byte_size, "request body (413)"),
+    ("--header-timeout", "header_timeout_s", _positive_float,
+     "seconds to receive a request head (408)"),
+    ("--body-timeout", "body_timeout_s", _positive_float,
+     "seconds of silence while receiving a body (408)"),
+    ("--keepalive-timeout", "keepalive_timeout_s", _positive_float,
+     "seconds an idle kept-alive connection stays open"),
+    ("--max-connections", "max_connections", _positive_int, "open connections (503 past it)"),
+    ("--shutdown-timeout", "shutdown_timeout_s", _positive_float,
+     "seconds requests in flight get to finish on SIGINT/SIGTERM"),
+    ("--session-timeout", "session_timeout_s", _positive_float,
+     "seconds of inactivity after which a session expires"),
+)
 
 
 def _pre_parse(argv: Sequence[str]) -> argparse.Namespace:
@@ -104,23 +136,7 @@ def build_parser(pm: pluggy.PluginManager) -> argparse.ArgumentParser:
                       "it (e.g. gzip; repeatable)")
     defaults = Config()
     limits = parser.add_argument_group("limits")
-    for flag, field, kind, text in (
-        ("--max-request-line", "max_request_line_bytes", byte_size, "request line (414 past it)"),
-        ("--max-header-bytes", "max_header_bytes", byte_size, "request head (431 past it)"),
-        ("--max-headers", "max_header_count", int, "number of request headers (431)"),
-        ("--max-body", "max_body_bytes", byte_size, "request body (413)"),
-        ("--header-timeout", "header_timeout_s", _positive_float,
-         "seconds to receive a request head (408)"),
-        ("--body-timeout", "body_timeout_s", _positive_float,
-         "seconds of silence while receiving a body (408)"),
-        ("--keepalive-timeout", "keepalive_timeout_s", _positive_float,
-         "seconds an idle kept-alive connection stays open"),
-        ("--max-connections", "max_connections", int, "open connections (503 past it)"),
-        ("--shutdown-timeout", "shutdown_timeout_s", _positive_float,
-         "seconds requests in flight get to finish on SIGINT/SIGTERM"),
-        ("--session-timeout", "session_timeout_s", _positive_float,
-         "seconds of inactivity after which a session expires"),
-    ):
+    for flag, field, kind, text in _LIMIT_FLAGS:
         limits.add_argument(flag, dest=field, type=kind, default=getattr(defaults, field),
                             help=f"{text}; default {getattr(defaults, field)}")
     for impl in reversed(pm.hook.plugserve_add_options.get_hookimpls()):
@@ -134,16 +150,7 @@ def config_from_args(args: argparse.Namespace) -> Config:
     options = vars(args)
     return Config(
         listen=tuple(args.listen or ("tcp:8080",)),
-        max_request_line_bytes=args.max_request_line_bytes,
-        max_header_bytes=args.max_header_bytes,
-        max_header_count=args.max_header_count,
-        max_body_bytes=args.max_body_bytes,
-        header_timeout_s=args.header_timeout_s,
-        body_timeout_s=args.body_timeout_s,
-        keepalive_timeout_s=args.keepalive_timeout_s,
-        max_connections=args.max_connections,
-        shutdown_timeout_s=args.shutdown_timeout_s,
-        session_timeout_s=args.session_timeout_s,
+        **{field: getattr(args, field) for _, field, _, _ in _LIMIT_FLAGS},
         display_tracebacks=args.display_tracebacks,
         logfile=args.logfile,
         access_log=not args.no_access_log,
