@@ -74,11 +74,13 @@ def _is_not_done_yet(body: object) -> bool:
 
 
 def _bad_result(resource: object, request: Request, body: object) -> None:
-    detail = (
-        f"Request did not return bytes: {type(resource).__module__}."
-        f"{type(resource).__qualname__}.render returned {type(body).__name__} {body!r:.200}"
-    )
-    request.site.processingFailed(request, TypeError(detail))
+    name = f"{type(resource).__module__}.{type(resource).__qualname__}"
+    detail = f"Request did not return bytes: {name}.render returned {type(body).__name__}"
+    # As in Twisted, this page names the resource even without --display-tracebacks: it is
+    # a programming error the developer needs to see, and it reveals no data.
+    page = error_html(500, "Request did not return bytes", f"{detail} (expected bytes or "
+                      "NOT_DONE_YET).")
+    request.site.processingFailed(request, TypeError(f"{detail} {body!r:.200}"), page=page)
 
 
 def _unsupported(request: Request, allowed: list[bytes]) -> bytes:

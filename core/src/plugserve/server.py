@@ -150,8 +150,11 @@ class Site:
         except Exception as exc:  # noqa: BLE001 - one place per request catches its errors
             self.processingFailed(request, exc)
 
-    def processingFailed(self, request: Request, exc: BaseException) -> None:
-        """Log the error; answer 500 if nothing was sent yet, else drop the connection."""
+    def processingFailed(
+        self, request: Request, exc: BaseException, *, page: bytes | None = None
+    ) -> None:
+        """Log the error; answer 500 (with `page`, else the generic page) if nothing was sent
+        yet, else drop the connection."""
         _log.error(
             "Error while rendering %s %s", request.method.decode("latin-1"),
             request.uri.decode("latin-1"), exc_info=exc,
@@ -167,7 +170,7 @@ class Site:
         request._encoder = None
         request._vary_accept_encoding = False
         request.setHeader(b"content-type", b"text/html; charset=utf-8")
-        body = traceback_html(exc) if self.displayTracebacks else _FAILED_PAGE
+        body = traceback_html(exc) if self.displayTracebacks else page or _FAILED_PAGE
         request._finish_with(body)
 
     def render(self, request: Request) -> bytes:
