@@ -65,7 +65,7 @@ def test_nothing_to_serve_exits_2_and_says_what_could(tmp_path):
     assert result.returncode == 2
     assert "nothing to serve" in result.stderr
     assert "--config FILE.py" in result.stderr
-    assert "pip install plugserve-static" in result.stderr
+    assert "pip install plugserve-wsgi" in result.stderr  # a plugin not installed
     assert "--path DIR" in result.stderr
     assert "Traceback" not in result.stderr
 
@@ -287,3 +287,21 @@ def test_repo_root_is_where_commands_run():
 def test_bad_limit_values_are_usage_errors(flag, value):
     result = plugserve_command("--config", "examples/site.py", flag, value)
     assert result.returncode == 2 and flag in result.stderr
+
+
+def test_config_file_site_log_path_is_the_access_log(tmp_path):
+    log = tmp_path / "site-access.log"
+    config = tmp_path / "site.py"
+    config.write_text(
+        "from plugserve.resource import Resource\n"
+        "from plugserve.server import Site\n"
+        "class R(Resource):\n"
+        "    isLeaf = True\n"
+        "    def render_GET(self, request):\n"
+        "        return b'ok'\n"
+        f"site = Site(R(), logPath={str(log)!r})\n"
+    )
+    with running(["--config", str(config), "--listen", LOOPBACK]) as server:
+        assert fetch(server.url + "/logged")[2] == b"ok"
+        server.stop()
+    assert '"GET /logged HTTP/1.1" 200 2' in log.read_text()

@@ -178,3 +178,30 @@ def test_per_request_hooks_cost_nothing_when_unimplemented():
     hooks = Hooks(make_plugin_manager())
     assert hooks.get_child is None
     assert hooks.request_started is None and hooks.request_finished is None
+
+
+def test_requested_entry_point_that_fails_is_a_usage_error(tmp_path):
+    (tmp_path / "raising_plugin.py").write_text("raise RuntimeError('boom at import')\n")
+    fake_distribution(tmp_path, "plugserve-raising", {"raising": "raising_plugin"})
+    env = {**os.environ, "PYTHONPATH": str(tmp_path)}
+    result = plugserve_command("--plugin", "raising", "--hello", "x", env=env)
+    assert result.returncode == 2
+    assert "--plugin raising: the plugin failed to load: RuntimeError: boom at import" in (
+        result.stderr)
+
+
+def test_misspelt_hook_fails_its_plugin_but_optional_hooks_are_fine(tmp_path):
+    (tmp_path / "typo_plugin.py").write_text(
+        "from plugserve import hookimpl\n"
+        "@hookimpl\ndef plugserve_make_rooot(config):\n    return None\n"
+    )
+    (tmp_path / "optional_plugin.py").write_text(
+        "from plugserve import hookimpl\n"
+        "@hookimpl(optionalhook=True)\ndef plugserve_some_future_hook(config):\n    return None\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(tmp_path)}
+    result = plugserve_command("plugins", "--json", "--plugin", "optional_plugin", env=env)
+    records = {r["name"]: r for r in json.loads(result.stdout)}
+    assert records["optional_plugin"]["status"] == "loaded"
+    result = plugserve_command("--plugin", "typo_plugin", "--hello", "x", env=env)
+    assert result.returncode == 2 and "plugserve_make_rooot (a typo?)" in result.stderr

@@ -13,6 +13,7 @@ from __future__ import annotations
 import importlib
 import importlib.metadata
 import os
+import weakref
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, cast
@@ -28,7 +29,7 @@ if TYPE_CHECKING:
     from .resource import IResource
     from .session import SessionStore
 
-__all__ = ["Hooks", "PluginRecord", "load_plugins", "make_plugin_manager"]
+__all__ = ["Hooks", "PluginRecord", "load_plugins", "make_plugin_manager", "processors_for"]
 
 GROUP = "plugserve"
 AUTOLOAD_ENV = "PLUGSERVE_DISABLE_PLUGIN_AUTOLOAD"
@@ -115,6 +116,8 @@ def load_plugins(
             continue
         _load(pm, record, ep.load)
     for name in requested:
+        if name in seen and seen[name].status == "failed":
+            raise UsageError(f"--plugin {name}: the plugin failed to load: {seen[name].error}")
         if name in seen or name in blocked:
             continue
         record = PluginRecord(name, name)
@@ -137,7 +140,12 @@ def _load(pm: pluggy.PluginManager, record: PluginRecord, loader: Callable[[], o
         record.status = "failed"
         record.error = f"{type(exc).__name__}: {exc}"
         return
-    unknown = [c.name for c in pm.get_hookcallers(plugin) or () if c.spec is None]
+    unknown = [
+        caller.name
+        for caller in pm.get_hookcallers(plugin) or ()
+        if caller.spec is None
+        and not any(i.optionalhook for i in caller.get_hookimpls() if i.plugin is plugin)
+    ]
     if unknown:
         pm.unregister(plugin)
         record.status = "failed"
@@ -167,6 +175,20 @@ def _direct(caller: pluggy.HookCaller) -> Callable[..., Any] | None:
     return caller
 
 
+#: The Hooks each live Config was configured with (by id: a Config is not hashable).
+_configured: dict[int, Hooks] = {}
+
+
+def processors_for(config: Config) -> dict[str, Any]:
+    """Extension -> processor factory from every plugin of the run `config` belongs to.
+
+    What a file-serving plugin calls in `plugserve_make_root(config)` to apply the processors
+    other plugins contribute (`plugserve_processors`); empty for a Config no run configured.
+    A clash between two plugins raises UsageError naming both."""
+    hooks = _configured.get(id(config))
+    return hooks.processors(config) if hooks is not None else {}
+
+
 class Hooks:
     """Typed calls into the plugins of one server run."""
 
@@ -180,6 +202,8 @@ class Hooks:
 
     def configure(self, config: Config) -> None:
         """Tell every plugin the configuration (historic: late plugins hear it too)."""
+        _configured[id(config)] = self
+        weakref.finalize(config, _configured.pop, id(config), None)
         self.pm.hook.plugserve_configure.call_historic(kwargs={"config": config})
 
     async def unconfigure(self, config: Config) -> None:

@@ -268,7 +268,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             if endpoints and not args.listen:
                 config = _replace_listen(config, endpoints)
         if config.access_log:
-            pm.register(AccessLogPlugin(config.logfile), name="access-log")
+            log_path = config.logfile or getattr(site_or_root, "logPath", None)
+            pm.register(AccessLogPlugin(log_path), name="access-log")
             hooks = Hooks(pm, selected=config.plugins)
         hooks.configure(config)
         if site_or_root is None:
