@@ -13,6 +13,7 @@ import time
 
 import pytest
 from plugserve import reactor
+from plugserve.error import ConnectionLost
 from plugserve.resource import Resource
 from plugserve.server import NOT_DONE_YET, Request
 
@@ -540,8 +541,23 @@ def test_client_half_close(plugserve_server: ServerFactory) -> None:
     assert (response.status, response.body) == (200, b"hello")
     raw = server.raw(H(b"Host: a") + H(b"Host: a"), shutdown=True)
     assert [r.body for r in parse_responses(raw)] == [b"hello", b"hello"]
-    raw = server.raw(H(b"Host: a", start=b"GET /stream HTTP/1.1"), shutdown=True)
-    assert b"three" not in raw
+    finished: list[BaseException | None] = []
+
+    class Slow(Resource):
+        isLeaf = True
+
+        def render_GET(self, request: Request) -> int:
+            request.write(b"one")
+            _ = request.notifyFinish().addBoth(finished.append)
+            reactor.callLater(2, lambda: None if request._disconnected else request.finish())
+            return NOT_DONE_YET
+
+    slow = plugserve_server(Slow())
+    started = time.monotonic()
+    raw = slow.raw(H(b"Host: a"), shutdown=True)
+    assert b"one" in raw and time.monotonic() - started < 1.5  # closed at the FIN
+    assert slow.call(lambda: len(finished)) == 1
+    assert isinstance(finished[0], ConnectionLost)
     assert server.get("/").status == 200
 
 

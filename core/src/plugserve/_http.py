@@ -113,6 +113,7 @@ class HTTPConnection:
         self._fast_head_bytes = min(limits.max_request_line_bytes, limits.max_header_bytes)
         self._body_seen = 0
         self._chunked = False
+        self._length_framed = False
         self.failed = False
 
     # -- receiving -------------------------------------------------------------------------------
@@ -153,6 +154,7 @@ class HTTPConnection:
         """Reset for the next request on a kept-alive connection; return any pipelined events."""
         self._h11.start_next_cycle()
         self._body_seen = 0
+        self._length_framed = False
         self._chunked = False
         pending, _closed = self._h11.trailing_data
         if pending:
@@ -303,6 +305,11 @@ class HTTPConnection:
                 lines.append(_wire_name(name) + b": " + value)
         response = h11.Response(status_code=status, headers=framing, reason=reason)
         head: bytes = self._h11.send(response) or b""
+        names = {name.lower() for name, _ in framing}
+        self._length_framed = (
+            b"content-length" in names and b"transfer-encoding" not in names
+            and status >= 200 and status not in (204, 304)
+        )
         if lines:
             head = head[:-2] + b"\r\n".join(lines) + b"\r\n\r\n"
         return head
@@ -310,6 +317,22 @@ class HTTPConnection:
     def send_body(self, data: bytes) -> bytes:
         """Frame a piece of the response body."""
         return self._h11.send(h11.Data(data=data)) or b""
+
+    @property
+    def length_framed(self) -> bool:
+        """True when the response being sent is framed by its Content-Length (RFC 9112 §6.3),
+        so body bytes can go to the socket as they are, bypassing h11 (sendfile)."""
+        return self._length_framed
+
+    def skip_body(self, count: int) -> None:
+        """Account for `count` body bytes the caller writes to the socket itself (sendfile).
+
+        h11's `send_with_data_passthrough` hands the Data payload to its ContentLengthWriter,
+        which only takes `len()` of it and passes the object through; a stand-in that reports
+        the length therefore advances h11's byte count without any bytes being copied."""
+        if not self._length_framed:
+            raise h11.LocalProtocolError("sendfile needs a response framed by Content-Length")
+        self._h11.send_with_data_passthrough(h11.Data(data=_Length(count)))  # type: ignore[arg-type]
 
     def send_end(self) -> bytes:
         """End the response (the last chunk when chunked)."""
@@ -325,6 +348,18 @@ class HTTPConnection:
     def response_done(self) -> bool:
         """True when our side has sent a complete response."""
         return self._h11.our_state in (h11.DONE, h11.MUST_CLOSE)
+
+
+class _Length:
+    """A body payload that is only a length: the bytes themselves go out through sendfile."""
+
+    __slots__ = ("_count",)
+
+    def __init__(self, count: int) -> None:
+        self._count = count
+
+    def __len__(self) -> int:
+        return self._count
 
 
 @lru_cache(maxsize=512)

@@ -10,12 +10,13 @@ when none does, so a request pays nothing for hooks nobody uses.
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 import importlib.metadata
 import os
-import weakref
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, cast
 
 import pluggy
@@ -29,7 +30,7 @@ if TYPE_CHECKING:
     from .resource import IResource
     from .session import SessionStore
 
-__all__ = ["Hooks", "PluginRecord", "load_plugins", "make_plugin_manager", "processors_for"]
+__all__ = ["Hooks", "PluginRecord", "load_plugins", "make_plugin_manager"]
 
 GROUP = "plugserve"
 AUTOLOAD_ENV = "PLUGSERVE_DISABLE_PLUGIN_AUTOLOAD"
@@ -175,20 +176,6 @@ def _direct(caller: pluggy.HookCaller) -> Callable[..., Any] | None:
     return caller
 
 
-#: The Hooks each live Config was configured with (by id: a Config is not hashable).
-_configured: dict[int, Hooks] = {}
-
-
-def processors_for(config: Config) -> dict[str, Any]:
-    """Extension -> processor factory from every plugin of the run `config` belongs to.
-
-    What a file-serving plugin calls in `plugserve_make_root(config)` to apply the processors
-    other plugins contribute (`plugserve_processors`); empty for a Config no run configured.
-    A clash between two plugins raises UsageError naming both."""
-    hooks = _configured.get(id(config))
-    return hooks.processors(config) if hooks is not None else {}
-
-
 class Hooks:
     """Typed calls into the plugins of one server run."""
 
@@ -202,8 +189,6 @@ class Hooks:
 
     def configure(self, config: Config) -> None:
         """Tell every plugin the configuration (historic: late plugins hear it too)."""
-        _configured[id(config)] = self
-        weakref.finalize(config, _configured.pop, id(config), None)
         self.pm.hook.plugserve_configure.call_historic(kwargs={"config": config})
 
     async def unconfigure(self, config: Config) -> None:
@@ -237,6 +222,11 @@ class Hooks:
                 merged[ext] = factory
                 owner[ext] = impl.plugin_name
         return merged
+
+    def with_processors(self, config: Config) -> Config:
+        """`config` with `processors` filled from every plugin (done before make_root, so a
+        file-serving plugin applies what the others contribute); a clash raises UsageError."""
+        return dataclasses.replace(config, processors=MappingProxyType(self.processors(config)))
 
     def encoders(self, config: Config) -> list[EncoderFactory]:
         """Every encoder factory the plugins offer, in registration order."""

@@ -18,7 +18,7 @@ import io
 import logging
 from collections import deque
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any, Final
+from typing import IO, TYPE_CHECKING, Any, Final
 
 import h11
 
@@ -348,6 +348,37 @@ class HTTPChannel(asyncio.Protocol):
             self.transport.write(framed)
             if self._producer is not None and not self._producer_streaming:
                 self.state.loop.call_soon(self._pull)
+
+    async def send_file(self, request: Request, file: IO[bytes], offset: int, count: int) -> bool:
+        """Send `count` bytes of `file` from `offset` with `loop.sendfile`, if this connection
+        allows it: plain TCP, sendfile enabled, a body framed by Content-Length.  Returns False
+        (nothing sent) otherwise, and the caller copies the bytes itself.  Raises
+        ConnectionLost when the client goes away."""
+        if self._closed or request is not self.request:
+            raise ConnectionLost("Connection to the other side was lost.")
+        if self.is_tls or not self.state.config.sendfile or not self.http.length_framed:
+            return False
+        try:
+            file.fileno()
+        except (AttributeError, OSError, ValueError):
+            return False
+        self.http.skip_body(count)
+        try:
+            sent = await self.state.loop.sendfile(self.transport, file, offset, count)
+        except (OSError, RuntimeError) as exc:
+            self.abort()
+            raise ConnectionLost(str(exc) or "sendfile failed") from None
+        if sent != count:  # the file shrank: the declared length can no longer be met
+            _log.error("%s: file shorter than its Content-Length", request.uri.decode("latin-1"))
+            self.abort()
+            raise ConnectionLost("file shorter than its Content-Length")
+        return True
+
+    async def wait_writable(self) -> None:
+        """Wait until the client has read enough of what was written (flow control)."""
+        await self.flow.drain()
+        if self._closed:
+            raise ConnectionLost("Connection to the other side was lost.")
 
     def end_response(self, request: Request) -> None:
         """The response is complete: log it, then serve the next request or close."""

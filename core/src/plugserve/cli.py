@@ -131,6 +131,8 @@ def build_parser(pm: pluggy.PluginManager) -> argparse.ArgumentParser:
     core.add_argument("--pidfile", metavar="PATH", help="write the process id here while running")
     core.add_argument("--display-tracebacks", action="store_true",
                       help="show tracebacks in 500 pages (development only)")
+    core.add_argument("--no-sendfile", action="store_true",
+                      help="send file bodies by reading chunks instead of with sendfile(2)")
     core.add_argument("--encode", action="append", default=[], metavar="CODING",
                       help="compress every response with this coding when the client accepts "
                       "it (e.g. gzip; repeatable)")
@@ -152,6 +154,7 @@ def config_from_args(args: argparse.Namespace) -> Config:
         listen=tuple(args.listen or ("tcp:8080",)),
         **{field: getattr(args, field) for _, field, _, _ in _LIMIT_FLAGS},
         display_tracebacks=args.display_tracebacks,
+        sendfile=not args.no_sendfile,
         logfile=args.logfile,
         access_log=not args.no_access_log,
         add_headers=tuple(args.add_header),
@@ -273,6 +276,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             hooks = Hooks(pm, selected=config.plugins)
         hooks.configure(config)
         if site_or_root is None:
+            config = hooks.with_processors(config)
             site_or_root = hooks.make_root(config)
         if site_or_root is None:
             print(nothing_to_serve(records, pm), file=sys.stderr)

@@ -32,6 +32,8 @@ class Config:
     shutdown_timeout_s: float = 10.0
     session_timeout_s: float = 900.0
     display_tracebacks: bool = False
+    #: Send file bodies with `loop.sendfile` where possible (`--no-sendfile` turns it off).
+    sendfile: bool = True
     logfile: str | None = None
     access_log: bool = True
     add_headers: tuple[tuple[bytes, bytes], ...] = ()
@@ -41,6 +43,9 @@ class Config:
     plugins: tuple[str, ...] = ()
     no_plugins: tuple[str, ...] = ()
     options: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
+    #: Extension -> factory(path, registry) from every plugin's `plugserve_processors`,
+    #: merged; filled in before `plugserve_make_root` is called.
+    processors: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
 
     @property
     def limits(self) -> Limits:

@@ -1,0 +1,193 @@
+"""Traversal: the attack table, dotfiles, symlinks, index and redirect, listings, processors."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+from conftest import SECRET
+from plugserve.resource import Resource
+from plugserve_static import File
+
+ATTACKS = [
+    "/../secret.txt", "/%2e%2e/secret.txt", "/%2E%2E/secret.txt", "/.%2e/secret.txt",
+    "/%2e./secret.txt", "/..%2fsecret.txt", "/..%2Fsecret.txt", "/%2e%2e%2fsecret.txt",
+    "/sub/../../secret.txt", "/sub/%2e%2e/%2e%2e/secret.txt", "/sub%2f..%2f..%2fsecret.txt",
+    "/..%5csecret.txt", "/..\\secret.txt", "/%5c..%5csecret.txt", "/sub\\..\\..\\secret.txt",
+    "/%252e%252e/secret.txt", "/%252e%252e%252fsecret.txt", "/%c0%ae%c0%ae/secret.txt",
+    "/%c0%ae%c0%ae%c0%afsecret.txt", "/%e0%80%ae%e0%80%ae/secret.txt", "/..%c0%afsecret.txt",
+    "/hello.txt%00/../../secret.txt", "/%00", "/..%00/secret.txt", "/%2fetc%2fpasswd",
+    "//etc/passwd", "/%2f%2e%2e%2fsecret.txt", "/./../secret.txt", "/sub/./../../secret.txt",
+    "/....//secret.txt", "/.../secret.txt", "/%2e%2e%5c%2e%2e%5csecret.txt",
+    "/sub/..%2f..%2fsecret.txt", "/" + "../" * 8 + "secret.txt", "/link_out%2f..%2fsecret.txt",
+    "/%ff%fe/secret.txt", "/..;/secret.txt", "/hello.txt/../../secret.txt",
+]
+
+
+@pytest.mark.parametrize("path", ATTACKS)
+def test_traversal_never_reaches_the_secret(serve, tree, path):
+    root = File(str(tree))
+    root.confineSymlinks = True
+    server = serve(root)
+    reply = server.raw(f"GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".encode())
+    assert SECRET not in reply
+    status = int(reply.split(b" ", 2)[1])
+    # `//etc/passwd` starts with an empty segment: the root's listing, which is harmless.
+    listing = status == 200 and b"Directory listing for" in reply
+    assert status in (400, 404) or listing, reply[:200]
+    assert str(tree).encode() not in reply  # no filesystem path in any page
+
+
+def test_nul_is_404_not_500(serve, tree):
+    assert serve(File(str(tree))).get("/hello%00.txt").status == 404
+
+
+@pytest.mark.parametrize(
+    ("path", "status"),
+    [
+        pytest.param("/.secret", 404, id="dotfile"),
+        pytest.param("/.well-known/security.txt", 200, id="well-known"),
+        pytest.param("/link_in", 200, id="symlink-inside"),
+        pytest.param("/link_out", 200, id="symlink-outside-followed"),
+        pytest.param("/broken", 404, id="broken-symlink"),
+        pytest.param("/missing", 404, id="missing"),
+        pytest.param("/hello.txt/", 404, id="file-with-slash"),
+        pytest.param("/hello.txt/x", 404, id="below-a-file"),
+        pytest.param("/./hello.txt", 200, id="dot-segment"),
+    ],
+)
+def test_paths(serve, tree, path, status):
+    assert serve(File(str(tree))).get(path).status == status
+
+
+def test_dotfiles_when_allowed(serve, tree):
+    root = File(str(tree))
+    root.serveDotfiles = True
+    server = serve(root)
+    assert server.get("/.secret").body == b"dot"
+    assert b".secret" in server.get("/").body
+
+
+def test_symlinks_confined(serve, tree):
+    root = File(str(tree))
+    root.confineSymlinks = True
+    server = serve(root)
+    assert server.get("/link_out").status == 404
+    assert server.get("/link_in").body == b"hello world\n"
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root reads every file")
+def test_unreadable_is_403(serve, tree):
+    (tree / "hello.txt").chmod(0)
+    assert serve(File(str(tree))).get("/hello.txt").status == 403
+
+
+def test_directory_redirect_keeps_query(serve, tree):
+    r = serve(File(str(tree))).get("/sub?x=1&y=2")
+    assert r.status == 302
+    assert r.header("Location") == "/sub/?x=1&y=2"
+
+
+def test_index_file(serve, tree):
+    r = serve(File(str(tree))).get("/withindex/")
+    assert (r.status, r.body) == (200, b"<h1>index</h1>")
+
+
+def test_index_names_are_per_instance(serve, tree):
+    one, two = File(str(tree)), File(str(tree))
+    one.indexNames.append("x")
+    one.processors[".x"] = File
+    assert "x" not in two.indexNames and two.processors == {}
+
+
+def test_listing(serve, tree):
+    server = serve(File(str(tree)))
+    r = server.get("/sub/")
+    assert r.status == 200
+    assert r.header("Content-Type") == "text/html; charset=utf-8"
+    body = r.body.decode()
+    assert "a b&amp;&lt;c&gt;.txt" in body and "<c>" not in body
+    assert 'href="a%20b%26%3Cc%3E.txt"' in body
+    assert 'href="%22q%22.txt"' in body and "&quot;q&quot;.txt" in body
+    assert body.index("zdir/") < body.index("a b&amp;")  # directories first
+    assert 'href="../"' in body and "viewport" in body
+    assert str(tree) not in body
+
+
+def test_root_listing_hides_dotfiles_but_not_well_known(serve, tree):
+    body = serve(File(str(tree))).get("/").body
+    assert b".secret" not in body and b".well-known/" in body
+
+
+def test_listing_methods(serve, tree):
+    server = serve(File(str(tree)))
+    assert server.request("POST", "/sub/", body=b"x").status == 405
+    head = server.request("HEAD", "/sub/")
+    assert (head.status, head.body) == (200, b"")
+
+
+def test_no_listing(serve, tree):
+    root = File(str(tree))
+    root.allowListing = False
+    server = serve(root)
+    assert server.get("/sub/").status == 403
+    assert server.get("/withindex/").status == 200
+
+
+class Shout(Resource):
+    isLeaf = True
+
+    def __init__(self, path, registry):
+        super().__init__()
+        self.path = path
+        self.registry = registry
+
+    def render_GET(self, request):
+        with open(self.path, "rb") as f:
+            return f.read().upper()
+
+
+def test_processors_and_registry(serve, tree):
+    (tree / "loud.shout").write_bytes(b"quiet")
+    root = File(str(tree))
+    root.processors = {".shout": Shout}
+    assert serve(root).get("/loud.shout").body == b"QUIET"
+
+
+def test_ignore_ext(serve, tree):
+    (tree / "page.html").write_bytes(b"page")
+    root = File(str(tree))
+    root.ignoreExt(".html")
+    server = serve(root)
+    assert server.get("/page").body == b"page"
+    assert server.get("/hello").status == 404
+    star = File(str(tree), ignoredExts=["*"])
+    assert serve(star).get("/hello").body == b"hello world\n"
+
+
+def test_precompressed(serve, tree):
+    import gzip
+
+    (tree / "big.txt").write_bytes(b"plain")
+    (tree / "big.txt.gz").write_bytes(gzip.compress(b"plain"))
+    root = File(str(tree))
+    root.precompressed = True
+    server = serve(root)
+    r = server.get("/big.txt", headers={"Accept-Encoding": "gzip"})
+    assert r.header("Content-Encoding") == "gzip" and r.header("Vary") == "Accept-Encoding"
+    assert r.header("Content-Type") == "text/plain"
+    assert gzip.decompress(r.body) == b"plain"
+    plain = server.get("/big.txt", headers={"Accept-Encoding": "gzip;q=0"})
+    assert plain.body == b"plain" and plain.header("Vary") == "Accept-Encoding"
+
+
+def test_asis(serve, tree):
+    from plugserve_static import ASISProcessor
+
+    (tree / "gone.asis").write_bytes(
+        b"Status: 410 Gone\r\nContent-Type: text/plain\r\nContent-Length: 999\r\n\r\nbye")
+    root = File(str(tree))
+    root.processors[".asis"] = ASISProcessor
+    r = serve(root).get("/gone.asis")
+    assert (r.status, r.body, r.header("Content-Length")) == (410, b"bye", "3")
+    assert r.header("Content-Type") == "text/plain"
