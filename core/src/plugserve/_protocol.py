@@ -24,6 +24,7 @@ import h11
 
 from . import _date
 from ._body import new_body
+from ._flow import FlowControl
 from ._http import (
     BodyChunk,
     BodyEnd,
@@ -50,46 +51,6 @@ HEAD: Final = 0
 BODY: Final = 1
 BUSY: Final = 2
 IDLE: Final = 3
-
-
-class FlowControl:
-    """Pause/resume of both directions of a transport, safe to call twice, with a drain wait."""
-
-    def __init__(self, transport: asyncio.BaseTransport) -> None:
-        self._transport = transport
-        self.read_paused = False
-        self.write_paused = False
-        self._drained: asyncio.Event | None = None
-
-    def pause_reading(self) -> None:
-        """Stop reading from the client (idempotent)."""
-        if not self.read_paused:
-            self.read_paused = True
-            self._transport.pause_reading()  # type: ignore[attr-defined]
-
-    def resume_reading(self) -> None:
-        """Read from the client again (idempotent)."""
-        if self.read_paused:
-            self.read_paused = False
-            self._transport.resume_reading()  # type: ignore[attr-defined]
-
-    def pause_writing(self) -> None:
-        """The transport's buffer is full."""
-        self.write_paused = True
-
-    def resume_writing(self) -> None:
-        """The transport's buffer drained; wake whoever waits in drain()."""
-        self.write_paused = False
-        if self._drained is not None:
-            self._drained.set()
-            self._drained = None
-
-    async def drain(self) -> None:
-        """Wait until the client has read enough for writing to go on."""
-        if self.write_paused:
-            if self._drained is None:
-                self._drained = asyncio.Event()
-            await self._drained.wait()
 
 
 def simple_response(

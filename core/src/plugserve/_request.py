@@ -9,17 +9,16 @@
 from __future__ import annotations
 
 import asyncio
-import base64
-import binascii
 import os
 import time
 from collections.abc import Callable
 from typing import IO, TYPE_CHECKING, Any, Final, Protocol
-from urllib.parse import quote, unquote_to_bytes
+from urllib.parse import unquote_to_bytes
 
 from . import _date
+from ._addressing import RequestAddressing
 from ._forms import parse_qs
-from .address import Address, IPv4Address
+from .address import Address
 from .defer import Deferred
 from .error import ConnectionLost
 from .http import CACHED, reason_phrase
@@ -59,7 +58,7 @@ class Channel(Protocol):
     def unregister_producer(self) -> None: ...
 
 
-class Request:
+class Request(RequestAddressing):
     """One HTTP request and its response, with Twisted Web's API."""
 
     defaultContentType: bytes | None = b"text/html"
@@ -79,7 +78,6 @@ class Request:
     lastModified: float | None = None
     etag: bytes | None = None
     _disconnected: bool = False
-    _force_secure: bool = False
 
     def __init__(
         self,
@@ -144,117 +142,6 @@ class Request:
     def getCookie(self, key: bytes) -> bytes | None:
         """The value of a cookie the client sent, or None."""
         return self.received_cookies.get(key)
-
-    def getClientAddress(self) -> Address:
-        """The peer's address (an IPv4Address, IPv6Address or UNIXAddress)."""
-        return self.client
-
-    def getClientIP(self) -> str | None:
-        """The peer's IP as a string, or None on a UNIX socket (deprecated in Twisted)."""
-        return getattr(self.client, "host", None)
-
-    def getHost(self) -> Address:
-        """The local address the request arrived on."""
-        return self.host
-
-    def getRequestHostname(self) -> bytes:
-        """The Host header without its port (brackets of an IPv6 literal removed)."""
-        host = self.requestHeaders._last(b"host")
-        if host:
-            if host.startswith(b"["):
-                return host[1:].split(b"]", 1)[0]
-            return host.rsplit(b":", 1)[0] if host.count(b":") == 1 else host
-        return str(getattr(self.host, "host", "localhost")).encode("ascii", "replace")
-
-    def _host_port(self) -> int:
-        host = self.requestHeaders._last(b"host")
-        if host:
-            tail = host.rsplit(b"]", 1)[-1]
-            if b":" in tail:
-                port = tail.rsplit(b":", 1)[1]
-                if port.isdigit():
-                    return int(port)
-            return 443 if self.isSecure() else 80
-        return int(getattr(self.host, "port", 0))
-
-    def isSecure(self) -> bool:
-        """True over TLS, or after `setHost(..., ssl=True)` (a virtual-host monster)."""
-        return self._force_secure or self.channel.is_tls
-
-    def setHost(self, host: bytes, port: int, ssl: bool | int = 0) -> None:
-        """Make the request look as if it arrived for `host:port` (vhost monsters do this)."""
-        self._force_secure = bool(ssl)
-        default = 443 if ssl else 80
-        value = host if port == default else host + b":" + str(port).encode("ascii")
-        self.requestHeaders.setRawHeaders(b"host", [value])
-        self.host = IPv4Address("TCP", host.decode("ascii", "replace"), port)
-
-    def prePathURL(self) -> bytes:
-        """The absolute URL of the resource reached so far: scheme, Host, port and prepath."""
-        return self._url_for(self.prepath)
-
-    def _url_for(self, segments: list[bytes]) -> bytes:
-        secure = self.isSecure()
-        port = self._host_port()
-        hostname = self.getRequestHostname()
-        if b":" in hostname:
-            hostname = b"[" + hostname + b"]"
-        default = 443 if secure else 80
-        netloc = hostname if port == default else hostname + b":" + str(port).encode("ascii")
-        path = b"/".join(quote(s, safe="").encode("ascii") for s in segments)
-        return (b"https://" if secure else b"http://") + netloc + b"/" + path
-
-    def URLPath(self) -> Any:
-        """The request's URL as a URLPath (see plugserve.util.URLPath)."""
-        from .util import URLPath
-
-        return URLPath.fromRequest(self)
-
-    def rememberRootURL(self) -> None:
-        """Remember the current prePathURL as the root URL."""
-        self._root_url = self.prePathURL()
-
-    def getRootURL(self) -> bytes | None:
-        """The URL remembered by rememberRootURL."""
-        return getattr(self, "_root_url", None)
-
-    def childLink(self, name: bytes) -> bytes:
-        """A relative link to the child `name` of the current resource."""
-        lpp = len(self.postpath)
-        if lpp > 1:
-            return b"../" * (lpp - 1) + name
-        if lpp == 1 and self.postpath[0] != b"":
-            return self.prepath[-1] + b"/" + name if self.prepath else name
-        return name
-
-    def sibLink(self, name: bytes) -> bytes:
-        """A relative link to the sibling `name` of the current resource."""
-        lpp = len(self.postpath)
-        if lpp:
-            return b"../" * lpp + name
-        return name
-
-    def getUser(self) -> bytes:
-        """The user name of HTTP Basic authentication, or b""."""
-        return self._basic_auth()[0]
-
-    def getPassword(self) -> bytes:
-        """The password of HTTP Basic authentication, or b""."""
-        return self._basic_auth()[1]
-
-    def _basic_auth(self) -> tuple[bytes, bytes]:
-        header = self.requestHeaders._last(b"authorization")
-        if not header:
-            return b"", b""
-        scheme, _, value = header.partition(b" ")
-        if scheme.lower() != b"basic":
-            return b"", b""
-        try:
-            decoded = base64.b64decode(value.strip(), validate=True)
-        except (binascii.Error, ValueError):
-            return b"", b""
-        user, sep, password = decoded.partition(b":")
-        return (user, password) if sep else (b"", b"")
 
     def getSession(self, sessionInterface: Any = None, forceNotSecure: bool = False) -> Any:
         """The session of this browser, found or created through a cookie."""

@@ -10,6 +10,7 @@ from urllib.parse import quote, urljoin, urlsplit, urlunsplit
 from .resource import Resource
 
 if TYPE_CHECKING:
+    from ._addressing import RequestAddressing
     from ._request import Request
 
 __all__ = ["ParentRedirect", "Redirect", "URLPath", "println", "redirectTo"]
@@ -70,7 +71,7 @@ class URLPath:
         return cls(url.decode("utf-8"))
 
     @classmethod
-    def fromRequest(cls, request: Request) -> URLPath:
+    def fromRequest(cls, request: RequestAddressing) -> URLPath:
         """The URL the request was made for (scheme, Host, path and query)."""
         base = request._url_for([])[:-1].decode("ascii")
         query = request.uri.partition(b"?")[2]
