@@ -154,6 +154,26 @@ def test_processors_and_registry(serve, tree):
     assert serve(root).get("/loud.shout").body == b"QUIET"
 
 
+def test_resource_scripts_are_never_sent_as_source(serve, tree):
+    """Without a processor (plugserve-rpy not installed) an .rpy is 404, not its code, and
+    an index.rpy is passed over for the next index name or the listing."""
+    (tree / "app.rpy").write_bytes(b"PASSWORD = 'hunter2'")
+    (tree / "site").mkdir()
+    (tree / "site" / "index.rpy").write_bytes(b"PASSWORD = 'hunter2'")
+    (tree / "site" / "index.html").write_bytes(b"html index")
+    (tree / "bare").mkdir()
+    (tree / "bare" / "index.rpy").write_bytes(b"PASSWORD = 'hunter2'")
+    root = File(str(tree))
+    root.indexNames = ["index.rpy", "index.html"]
+    server = serve(root)
+    assert server.get("/app.rpy").status == 404
+    assert server.get("/site/").body == b"html index"
+    bare = server.get("/bare/")
+    assert bare.status == 200 and b"hunter2" not in bare.body
+    root.processors = {".rpy": Shout}
+    assert server.get("/app.rpy").body == b"PASSWORD = 'HUNTER2'"
+
+
 def test_ignore_ext(serve, tree):
     (tree / "page.html").write_bytes(b"page")
     root = File(str(tree))

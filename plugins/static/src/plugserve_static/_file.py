@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 import stat
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Final
 
 from plugserve.resource import IResource, NoResource, Resource, error_html
 from plugserve.server import Request
@@ -24,6 +24,9 @@ from ._paths import child_path, inside
 from ._send import FileInfo, send_file_response
 
 __all__ = ["File", "Registry"]
+
+#: Twisted's resource-script extensions: run by a processor (plugserve-rpy) or not served.
+SCRIPT_EXTENSIONS: Final = frozenset({".rpy", ".epy"})
 
 ProcessorFactory = Callable[[str, Any], IResource]
 
@@ -131,7 +134,7 @@ class File(Resource):
     def _index(self) -> IResource:
         for name in self.indexNames:
             child = self._path_for(name.encode("utf-8"))
-            if child is not None and os.path.exists(child):
+            if child is not None and os.path.exists(child) and self._servable(child):
                 return self._resource_for(child)
         if not self.allowListing:
             return _Forbidden()
@@ -157,11 +160,19 @@ class File(Resource):
                     return found
         return None
 
+    def _servable(self, path: str) -> bool:
+        """False for a resource script (.rpy, .epy) that no processor runs: its source is
+        code, often with secrets, and Twisted's habit of sending it as a page leaks it."""
+        ext = os.path.splitext(path)[1]
+        return ext not in SCRIPT_EXTENSIONS or ext in self.processors
+
     def _resource_for(self, path: str) -> IResource:
         ext = os.path.splitext(path)[1]
         processor = self.processors.get(ext)
         if processor is not None:
             return processor(path, self.registry)
+        if ext in SCRIPT_EXTENSIONS:
+            return self.childNotFound
         return self.createSimilarFile(path)
 
     def _type_name(self, name: str) -> str:

@@ -25,9 +25,10 @@ __all__ = ["DirectoryLister", "format_size"]
 
 _STYLE: Final = (
     "body{font-family:system-ui,sans-serif;margin:1em;line-height:1.4}"
+    "h1{font-size:1.5em;overflow-wrap:anywhere}"
     "table{border-collapse:collapse;width:100%;max-width:60em}"
     "th,td{text-align:left;padding:.3em .6em;border-bottom:1px solid #ddd}"
-    "td.n{word-break:break-all}td.s,td.t{white-space:nowrap}"
+    "td.n{overflow-wrap:anywhere}td.s,td.t,td.m{white-space:nowrap}"
     "tr:nth-child(even){background:#f6f6f6}"
     "@media (max-width:600px){.t,.m{display:none}}"
 )
