@@ -211,3 +211,15 @@ def test_asis(serve, tree):
     r = serve(root).get("/gone.asis")
     assert (r.status, r.body, r.header("Content-Length")) == (410, b"bye", "3")
     assert r.header("Content-Type") == "text/plain"
+
+
+def test_files_under_a_root_share_its_tables_but_not_its_children(serve, tree):
+    (tree / "sub").mkdir(exist_ok=True)
+    (tree / "sub" / "font.woff9").write_bytes(b"f")
+    root = File(str(tree))
+    root.putChild(b"extra", File(str(tree / "hello.txt")))
+    server = serve(root)
+    root.contentTypes[".woff9"] = "font/x-test"  # a change after start reaches every file
+    assert server.get("/sub/font.woff9").header("Content-Type") == "font/x-test"
+    assert server.get("/extra").body == b"hello world\n"
+    assert server.get("/sub/extra").status == 404

@@ -10,6 +10,7 @@ from __future__ import annotations
 import mimetypes
 import os
 from collections.abc import Mapping
+from functools import lru_cache
 from types import MappingProxyType
 from typing import Final
 
@@ -36,12 +37,17 @@ CONTENT_ENCODINGS: Final[Mapping[str, str]] = MappingProxyType(
 )
 
 
-def load_mime_types() -> dict[str, str]:
-    """A fresh dict: the platform's types, then WEB_TYPES over them."""
+@lru_cache(maxsize=1)
+def _known_types() -> Mapping[str, str]:
+    """The platform's types, then WEB_TYPES over them, read once per process: reading the
+    system's mime.types costs milliseconds."""
     mimetypes.init()
-    types = dict(mimetypes.types_map)
-    types.update(WEB_TYPES)
-    return types
+    return MappingProxyType({**mimetypes.types_map, **WEB_TYPES})
+
+
+def load_mime_types() -> dict[str, str]:
+    """A fresh dict of the known types, for a root File to own and change."""
+    return dict(_known_types())
 
 
 def type_and_encoding(
