@@ -20,36 +20,46 @@ Only the standard library is used here.
 from __future__ import annotations
 
 import argparse
-import datetime
-import http.client
-import os
 import platform
-import re
 import shlex
-import shutil
-import signal
-import socket
-import subprocess
 import sys
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
-BENCH_DIR = Path(__file__).resolve().parent
-REPO_ROOT = BENCH_DIR.parent
-CORE_DIR = REPO_ROOT / "core"
-SERVERS_DIR = BENCH_DIR / "servers"
-RESULTS_FILE = BENCH_DIR / "last-hello.md"
+from _common import (
+    BENCH_DIR,
+    CLIENT_CPU,
+    CORE_DIR,
+    HOST,
+    SERVER_CPU,
+    SERVERS_DIR,
+    PeerError,
+    Probe,
+    SetupError,
+    WrkResult,
+    check_machine,
+    ensure_installed,
+    ensure_venv,
+    ensure_wrk,
+    free_port,
+    loadavg,
+    log,
+    machine_line,
+    parse_wrk,
+    run_wrk,
+    set_log_tag,
+    start_server,
+    stop,
+    summary,
+    utc_now,
+    versions,
+    wrk_notes,
+    wrk_version,
+)
 
-HOST = "127.0.0.1"
+RESULTS_FILE = BENCH_DIR / "last-hello.md"
 BODY = b"Hello, world!"
-SERVER_CPU = 0
-CLIENT_CPU = 1
 BASELINE = "twisted"
-# A peer writing more than this to stdout/stderr during the measured run gets a note.
-LOG_GROWTH_NOTE_BYTES = 4096
-# A run where the hypervisor stole more than this share of the server's CPU gets a note.
-STEAL_NOTE_PERCENT = 2.0
 
 
 @dataclass(frozen=True)
@@ -84,23 +94,6 @@ PEERS: dict[str, Peer] = {
 }
 
 
-class SetupError(Exception):
-    """The benchmark cannot run at all (no wrk, no venv, too few CPUs...)."""
-
-
-class PeerError(Exception):
-    """One peer cannot be measured; the others still are."""
-
-
-@dataclass
-class WrkResult:
-    requests_per_s: float
-    p99_ms: float
-    requests: int
-    socket_errors: int
-    non_2xx: int
-
-
 @dataclass
 class Measurement:
     peer: str
@@ -108,197 +101,6 @@ class Measurement:
     cpu_us_per_request: float | None = None
     skipped: str | None = None  # why the peer was not measured
     notes: tuple[str, ...] = ()
-
-
-def log(message: str) -> None:
-    print(f"[hello] {message}", file=sys.stderr, flush=True)
-
-
-def tail(text: str, lines: int = 15) -> str:
-    return "\n".join(text.strip().splitlines()[-lines:])
-
-
-# --- setup -----------------------------------------------------------------------------------
-
-
-def check_machine() -> None:
-    if not Path("/proc/self/stat").exists():
-        raise SetupError("needs Linux /proc to measure server CPU time")
-    if shutil.which("taskset") is None:
-        raise SetupError("taskset not found (Debian package util-linux)")
-    cpus = os.sched_getaffinity(0)
-    if not {SERVER_CPU, CLIENT_CPU} <= cpus:
-        raise SetupError(f"needs CPUs {SERVER_CPU} and {CLIENT_CPU}; available: {sorted(cpus)}")
-
-
-def ensure_wrk() -> str:
-    wrk = shutil.which("wrk")
-    if wrk is not None:
-        return wrk
-    if os.geteuid() != 0:
-        raise SetupError("wrk is not installed and we are not root: apt-get install wrk")
-    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    install = ["apt-get", "install", "-y", "wrk"]
-    log("installing wrk: " + shlex.join(install))
-    if (
-        subprocess.run(install, env=env, check=False, capture_output=True, text=True).returncode
-        != 0
-    ):
-        log("apt-get install failed; running apt-get update and retrying")
-        subprocess.run(["apt-get", "update"], env=env, check=False, capture_output=True, text=True)
-        done = subprocess.run(install, env=env, check=False, capture_output=True, text=True)
-        if done.returncode != 0:
-            raise SetupError("could not install wrk:\n" + tail(done.stdout + done.stderr))
-    wrk = shutil.which("wrk")
-    if wrk is None:
-        raise SetupError("wrk still not on PATH after apt-get install")
-    return wrk
-
-
-def ensure_venv(venv: Path) -> Path:
-    python = venv / "bin" / "python"
-    if not python.exists():
-        log(f"creating virtualenv {venv}")
-        done = subprocess.run(
-            [sys.executable, "-m", "venv", str(venv)], check=False, capture_output=True, text=True
-        )
-        if done.returncode != 0 or not python.exists():
-            raise SetupError(f"could not create venv {venv}:\n" + tail(done.stdout + done.stderr))
-    return python
-
-
-def import_error(python: Path, modules: tuple[str, ...]) -> str | None:
-    """Return the error of importing `modules` with `python`, or None if they all import."""
-    code = "; ".join(f"import {module}" for module in modules)
-    done = subprocess.run([str(python), "-c", code], check=False, capture_output=True, text=True)
-    if done.returncode == 0:
-        return None
-    lines = done.stderr.strip().splitlines()
-    return lines[-1] if lines else f"exit status {done.returncode}"
-
-
-def ensure_peer_installed(python: Path, peer: Peer) -> None:
-    if import_error(python, peer.modules) is None:
-        return
-    command = [str(python), "-m", "pip", "install", "--disable-pip-version-check", "-q"]
-    command += peer.pip_args
-    log(f"{peer.name}: installing into the venv: pip install {shlex.join(peer.pip_args)}")
-    done = subprocess.run(command, check=False, capture_output=True, text=True)
-    if done.returncode != 0:
-        raise PeerError("pip install failed:\n" + tail(done.stdout + done.stderr))
-    error = import_error(python, peer.modules)
-    if error is not None:
-        raise PeerError(f"still cannot import {', '.join(peer.modules)} after install: {error}")
-
-
-def versions(python: Path, dists: list[str]) -> dict[str, str]:
-    code = (
-        "import sys, importlib.metadata as m\n"
-        "for d in sys.argv[1:]:\n"
-        "    try: print(d, m.version(d))\n"
-        "    except m.PackageNotFoundError: pass\n"
-    )
-    done = subprocess.run(
-        [str(python), "-c", code, *dists], check=False, capture_output=True, text=True
-    )
-    return dict(line.split(" ", 1) for line in done.stdout.splitlines() if " " in line)
-
-
-# --- server process --------------------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((HOST, 0))
-        return int(sock.getsockname()[1])
-
-
-def cpu_seconds(pid: int) -> float:
-    """User+system CPU time of process `pid` (all its threads), from /proc/PID/stat."""
-    stat = Path(f"/proc/{pid}/stat").read_text()
-    # Fields after "(comm)": state is field 3, utime field 14, stime field 15.
-    fields = stat[stat.rindex(")") + 2 :].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def cpu_ticks(cpu: int) -> tuple[int, int]:
-    """(steal, total) clock ticks of one CPU since boot, from /proc/stat."""
-    for line in Path("/proc/stat").read_text().splitlines():
-        if line.startswith(f"cpu{cpu} "):
-            # user nice system idle iowait irq softirq steal guest guest_nice
-            ticks = [int(n) for n in line.split()[1:]]
-            return ticks[7], sum(ticks[:8])
-    return 0, 0
-
-
-def wait_until_answering(process: subprocess.Popen[bytes], port: int, timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    last_error = "no attempt"
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise PeerError(f"server exited with status {process.returncode} before answering")
-        connection = http.client.HTTPConnection(HOST, port, timeout=2)
-        try:
-            connection.request("GET", "/")
-            response = connection.getresponse()
-            body = response.read()
-        except (OSError, http.client.HTTPException) as exc:
-            last_error = f"{type(exc).__name__}: {exc}"
-            time.sleep(0.1)
-            continue
-        finally:
-            connection.close()
-        if response.status != 200 or body != BODY:
-            raise PeerError(f"GET / answered {response.status} {body[:80]!r}, want 200 {BODY!r}")
-        return
-    raise PeerError(f"server did not answer within {timeout:g} s (last error: {last_error})")
-
-
-def stop(process: subprocess.Popen[bytes]) -> None:
-    if process.poll() is not None:
-        return
-    process.send_signal(signal.SIGTERM)
-    try:
-        process.wait(timeout=5)
-    except subprocess.TimeoutExpired:
-        log(f"server pid {process.pid} ignored SIGTERM for 5 s; sending SIGKILL")
-        process.kill()
-        process.wait()
-
-
-# --- wrk -------------------------------------------------------------------------------------
-
-TIME_UNITS_MS = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0, "h": 3_600_000.0}
-
-
-def run_wrk(wrk: str, port: int, seconds: int, connections: int) -> str:
-    command = ["taskset", "-c", str(CLIENT_CPU), wrk, "-t1", f"-c{connections}"]
-    command += [f"-d{seconds}s", "--latency", f"http://{HOST}:{port}/"]
-    done = subprocess.run(
-        command, check=False, capture_output=True, text=True, timeout=seconds + 60
-    )
-    if done.returncode != 0:
-        raise PeerError(f"{shlex.join(command)} failed:\n" + tail(done.stdout + done.stderr))
-    return done.stdout
-
-
-def parse_wrk(output: str) -> WrkResult:
-    rps = re.search(r"^Requests/sec:\s+([\d.]+)", output, re.MULTILINE)
-    p99 = re.search(r"^\s+99%\s+([\d.]+)(us|ms|s|m|h)\s*$", output, re.MULTILINE)
-    total = re.search(r"^\s*(\d+) requests in ", output, re.MULTILINE)
-    if rps is None or p99 is None or total is None:
-        raise PeerError("could not parse wrk output:\n" + output)
-    errors = re.search(
-        r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", output
-    )
-    non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
-    return WrkResult(
-        requests_per_s=float(rps.group(1)),
-        p99_ms=float(p99.group(1)) * TIME_UNITS_MS[p99.group(2)],
-        requests=int(total.group(1)),
-        socket_errors=sum(int(n) for n in errors.groups()) if errors else 0,
-        non_2xx=int(non_2xx.group(1)) if non_2xx else 0,
-    )
 
 
 # --- one peer --------------------------------------------------------------------------------
@@ -309,35 +111,14 @@ def measure(
 ) -> Measurement:
     port = free_port()
     server_log = logs / f"{peer.name}.log"
-    command = ["taskset", "-c", str(SERVER_CPU), str(python), str(SERVERS_DIR / peer.script)]
-    command.append(str(port))
-    log(f"{peer.name}: starting {shlex.join(command)} (output: {server_log})")
-    with server_log.open("wb") as log_file:
-        # stdout and stderr go to a file: no peer writes to a terminal while measured.
-        process = subprocess.Popen(
-            command, stdin=subprocess.DEVNULL, stdout=log_file, stderr=subprocess.STDOUT
-        )
+    command = [str(python), str(SERVERS_DIR / peer.script), str(port)]
+    process = start_server(peer.name, command, server_log, port, args.start_timeout, "/", BODY)
     try:
-        try:
-            wait_until_answering(process, port, args.start_timeout)
-        except PeerError as exc:
-            stop(process)
-            output_tail = tail(server_log.read_text(errors="replace"))
-            raise PeerError(f"failed to start: {exc}\n{output_tail}".rstrip()) from None
-        # taskset execs the server, so the pid we hold is the server's own.
-        comm = Path(f"/proc/{process.pid}/comm").read_text().strip()
-        if comm == "taskset":
-            raise PeerError("taskset did not exec the server; cannot measure its CPU time")
         log(f"{peer.name}: answering on port {port}; warming up {args.warmup} s")
         run_wrk(wrk, port, args.warmup, args.connections)
         log(f"{peer.name}: measuring {args.duration} s with {args.connections} connections")
-        log_size_before = server_log.stat().st_size
-        steal_before, ticks_before = cpu_ticks(SERVER_CPU)
-        cpu_before = cpu_seconds(process.pid)
-        output = run_wrk(wrk, port, args.duration, args.connections)
-        cpu_after = cpu_seconds(process.pid)
-        steal_after, ticks_after = cpu_ticks(SERVER_CPU)
-        log_growth = server_log.stat().st_size - log_size_before
+        with Probe((process.pid,), server_log) as probe:
+            output = run_wrk(wrk, port, args.duration, args.connections)
         if process.poll() is not None:
             raise PeerError(f"server exited with status {process.returncode} during the run")
     finally:
@@ -346,24 +127,11 @@ def measure(
     result = parse_wrk(output)
     if result.requests == 0:
         raise PeerError("wrk completed no requests:\n" + output)
-    notes = []
-    if result.socket_errors:
-        notes.append(f"wrk reported {result.socket_errors} socket errors")
-    if result.non_2xx:
-        notes.append(f"wrk reported {result.non_2xx} non-2xx/3xx responses")
-    steal = 100 * (steal_after - steal_before) / max(1, ticks_after - ticks_before)
-    if steal > STEAL_NOTE_PERCENT:
-        notes.append(f"the hypervisor stole {steal:.0f}% of CPU {SERVER_CPU} during the run")
-    if log_growth > LOG_GROWTH_NOTE_BYTES:
-        notes.append(
-            f"server wrote {log_growth / 1024:.0f} KiB to stdout/stderr during the run "
-            "(access log?); its cost is included"
-        )
     return Measurement(
         peer=peer.name,
         wrk=result,
-        cpu_us_per_request=(cpu_after - cpu_before) / result.requests * 1e6,
-        notes=tuple(notes),
+        cpu_us_per_request=probe.cpu / result.requests * 1e6,
+        notes=tuple(wrk_notes(result) + probe.notes()),
     )
 
 
@@ -390,47 +158,26 @@ def table(results: list[Measurement]) -> str:
     return "\n".join(rows)
 
 
-def summary(error: str) -> str:
-    """First line of an error and, if different, its last (e.g. the exception raised)."""
-    lines = error.strip().splitlines() or ["unknown error"]
-    return lines[0] if len(lines) == 1 else f"{lines[0]} … {lines[-1].strip()}"
-
-
-def cpu_model() -> str:
-    for line in Path("/proc/cpuinfo").read_text().splitlines():
-        if line.startswith("model name"):
-            return line.split(":", 1)[1].strip()
-    return platform.processor() or "unknown CPU"
-
-
 def report(
     results: list[Measurement],
     args: argparse.Namespace,
     wrk: str,
     package_versions: dict[str, str],
-    loadavg: str,
+    load: str,
 ) -> str:
-    wrk_version = subprocess.run(
-        [wrk, "--version"], check=False, capture_output=True, text=True
-    ).stdout
-    wrk_version = wrk_version.split(" [")[0].split(" Copyright")[0].strip() or "wrk"
-    now = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
     version_list = ", ".join(f"{name} {v}" for name, v in sorted(package_versions.items()))
     command = shlex.join(["python", "bench/hello.py", *sys.argv[1:]])
     lines = [
         "# Hello-world benchmark",
         "",
-        f"- run: {now}, `{command}`",
+        f"- run: {utc_now()}, `{command}`",
         (
             f"- load: `taskset -c {CLIENT_CPU} wrk -t1 -c{args.connections} "
             f"-d{args.duration}s --latency http://{HOST}:PORT/` after a {args.warmup} s "
             f"warm-up; each server pinned to CPU {SERVER_CPU}"
         ),
-        (
-            f"- machine: {platform.system()} {platform.machine()}, {os.cpu_count()} CPUs "
-            f"({cpu_model()}), load average before the run {loadavg}"
-        ),
-        f"- software: Python {platform.python_version()}, {wrk_version}; {version_list}",
+        machine_line(load),
+        f"- software: Python {platform.python_version()}, {wrk_version(wrk)}; {version_list}",
         "",
         table(results),
     ]
@@ -475,6 +222,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 def main(argv: list[str] | None = None) -> int:
+    set_log_tag("hello")
     args = parse_args(argv)
     try:
         check_machine()
@@ -485,13 +233,13 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     logs = args.venv.resolve() / "bench-logs"
     logs.mkdir(exist_ok=True)
-    loadavg = " ".join(Path("/proc/loadavg").read_text().split()[:3])
+    load = loadavg()
 
     results: list[Measurement] = []
     for name in args.peers:
         peer = PEERS[name]
         try:
-            ensure_peer_installed(python, peer)
+            ensure_installed(python, peer.name, peer.modules, peer.pip_args)
             results.append(measure(peer, python, wrk, args, logs))
         except PeerError as exc:
             log(f"{name}: SKIPPED: {exc}")
@@ -500,7 +248,7 @@ def main(argv: list[str] | None = None) -> int:
         log(f"{name}: done")
 
     dists = sorted({dist for name in args.peers for dist in PEERS[name].dists})
-    text = report(results, args, wrk, versions(python, dists), loadavg)
+    text = report(results, args, wrk, versions(python, dists), load)
     RESULTS_FILE.write_text(text)
     print(text, end="")
     log(f"written to {RESULTS_FILE}")
