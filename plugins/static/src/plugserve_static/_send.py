@@ -2,8 +2,9 @@
 
 The file is opened and fstat-ed once, on the loop thread (an open and an fstat of a cached inode
 cost microseconds, less than a trip to a thread); every header comes from that one fstat, so
-headers and body describe the same file even if it is replaced meanwhile.  The body goes out
-through `Request.send_file` (sendfile, or 64 KiB chunks with back-pressure), never read whole.
+headers and body describe the same file even if it is replaced meanwhile.  A body of up to
+64 KiB is read at once and goes out with the head in one write; a larger one goes through
+`Request.send_file` (sendfile, or 64 KiB chunks with back-pressure), never read whole.
 """
 
 from __future__ import annotations
@@ -11,11 +12,12 @@ from __future__ import annotations
 import email.utils
 import os
 import stat
-from typing import IO, Final
+from collections.abc import Coroutine
+from typing import IO, Any, Final
 
 from plugserve.error import ConnectionLost
 from plugserve.resource import error_html
-from plugserve.server import Request
+from plugserve.server import NOT_DONE_YET, Request
 
 from ._conditional import evaluate, if_range_holds, make_etag
 from ._ranges import parse_range
@@ -36,31 +38,48 @@ class FileInfo:
         self.vary = vary
 
 
-def _fail(request: Request, code: int, brief: str) -> None:
+def _fail(request: Request, code: int, brief: str) -> bytes:
     request.setResponseCode(code)
     request.setHeader(b"content-type", b"text/html; charset=utf-8")
-    body = error_html(code, brief, "The file cannot be served.")
-    request.setHeader(b"content-length", str(len(body)).encode())
-    request.write(body)
-    request.finish()
+    return error_html(code, brief, "The file cannot be served.")
 
 
-async def send_file_response(request: Request, path: str, info: FileInfo) -> None:
-    """Answer GET/HEAD for the regular file at `path` (a coroutine for render to return)."""
+#: Bodies up to this size are read at once and returned to the render path, which sends them
+#: with the head in one write: for them a task, a sendfile round trip or a thread hop would cost
+#: more than the copy (bench/static.py, the 4 KiB scenario).
+SMALL_BODY_BYTES: Final = 64 * 1024
+
+_Body = Coroutine[Any, Any, None]
+
+
+def send_file_response(request: Request, path: str, info: FileInfo) -> bytes | int | _Body:
+    """Answer GET/HEAD for the regular file at `path`: what render returns, i.e. the bytes of
+    a small body, NOT_DONE_YET for a response already finished, or a coroutine that streams a
+    large body."""
     try:
-        file = open(path, "rb")  # noqa: SIM115 - closed in the finally below
+        file = open(path, "rb")  # noqa: SIM115 - closed below, or by _stream
     except PermissionError:
-        _fail(request, 403, "Forbidden Resource")
-        return
+        return _fail(request, 403, "Forbidden Resource")
     except (OSError, ValueError):
-        _fail(request, 404, "No Such Resource")
-        return
+        return _fail(request, 404, "No Such Resource")
     try:
         st = os.fstat(file.fileno())
         if not stat.S_ISREG(st.st_mode):
-            _fail(request, 404, "No Such Resource")
-            return
-        await _respond(request, file, st.st_size, st.st_mtime_ns, info)
+            result: bytes | int | _Body = _fail(request, 404, "No Such Resource")
+        else:
+            result = _respond(request, file, st.st_size, st.st_mtime_ns, info)
+    except BaseException:
+        file.close()
+        raise
+    if isinstance(result, (bytes, int)):
+        file.close()
+        return result
+    return _stream(file, result)
+
+
+async def _stream(file: IO[bytes], body: _Body) -> None:
+    try:
+        await body
     except ConnectionLost:
         return  # the client left: nothing to answer, nothing to log
     finally:
@@ -71,8 +90,8 @@ def _set(request: Request, name: bytes, value: str | bytes) -> None:
     request.setHeader(name, value)
 
 
-async def _respond(request: Request, file: IO[bytes], size: int, mtime_ns: int,
-                   info: FileInfo) -> None:
+def _respond(request: Request, file: IO[bytes], size: int, mtime_ns: int,
+             info: FileInfo) -> bytes | int | _Body:
     etag = make_etag(mtime_ns, size)
     mtime_s = mtime_ns // 1_000_000_000
     headers = request.getAllHeaders()
@@ -87,7 +106,7 @@ async def _respond(request: Request, file: IO[bytes], size: int, mtime_ns: int,
         if status == 412:
             _set(request, b"content-length", b"0")
         request.finish()
-        return
+        return NOT_DONE_YET
     content_type = info.content_type
     if content_type is None:
         content_type = _OCTET
@@ -100,20 +119,38 @@ async def _respond(request: Request, file: IO[bytes], size: int, mtime_ns: int,
     if ranges is None:
         _set(request, b"content-type", content_type)
         _set(request, b"content-length", str(size))
-        await request.send_file(file, 0, size)
-    elif not ranges:  # RFC 9110 §15.5.17: 416 says how long the file is
+        return _body(request, file, 0, size)
+    if not ranges:  # RFC 9110 §15.5.17: 416 says how long the file is
         request.setResponseCode(416)
         _set(request, b"content-range", f"bytes */{size}")
         _set(request, b"content-length", b"0")
-    elif len(ranges) == 1:  # §15.3.7.1
+        request.finish()
+        return NOT_DONE_YET
+    if len(ranges) == 1:  # §15.3.7.1
         start, end = ranges[0]
         request.setResponseCode(206)
         _set(request, b"content-type", content_type)
         _set(request, b"content-range", f"bytes {start}-{end - 1}/{size}")
         _set(request, b"content-length", str(end - start))
-        await request.send_file(file, start, end - start)
-    else:
-        await _multipart(request, file, size, ranges, content_type)
+        return _body(request, file, start, end - start)
+    return _finished(request, _multipart(request, file, size, ranges, content_type))
+
+
+def _body(request: Request, file: IO[bytes], offset: int, count: int) -> bytes | _Body:
+    """A small body read now (HEAD reads nothing), or a coroutine sending a large one."""
+    if request.method == b"HEAD":
+        return b""  # the Content-Length set above stays: render keeps it for HEAD with b""
+    if count <= SMALL_BODY_BYTES:
+        file.seek(offset)
+        data = file.read(count)
+        if len(data) == count:
+            return data
+        file.seek(0)  # the file shrank since fstat: let send_file find out and drop
+    return _finished(request, request.send_file(file, offset, count))
+
+
+async def _finished(request: Request, body: _Body) -> None:
+    await body
     request.finish()
 
 
