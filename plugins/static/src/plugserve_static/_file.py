@@ -113,16 +113,15 @@ class File(Resource):
 
     def getChild(self, path: bytes, request: Request) -> IResource:
         """The resource for one more URL segment (Twisted's steps, with the path checks)."""
-        if not os.path.isdir(self.path):
-            return self.childNotFound
-        if path == b"":
-            return self._index()
-        if path == b".":
-            return self
+        if path == b"" or path == b".":
+            if not os.path.isdir(self.path):
+                return self.childNotFound
+            return self._index() if path == b"" else self
         child = self._path_for(path)
         if child is None:
             return self.childNotFound
-        if not os.path.lexists(child) or not os.path.exists(child):
+        # One stat: under a regular file it fails (ENOTDIR), and a broken symlink is missing.
+        if not os.path.exists(child):
             found = self._sibling(child)
             if found is None:
                 return self.childNotFound
