@@ -7,6 +7,7 @@ bench/.venv) and reads the servers' CPU time from /proc.  Only the standard libr
 
 from __future__ import annotations
 
+import argparse
 import datetime
 import http.client
 import os
@@ -19,6 +20,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -419,3 +421,28 @@ def machine_line(load: str) -> str:
         f"- machine: {platform.system()} {platform.machine()}, {os.cpu_count()} CPUs "
         f"({cpu_model()}), load average before the run {load}"
     )
+
+
+def add_setup_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options every driver shares: where the peers live and how long a start may take."""
+    parser.add_argument(
+        "--venv",
+        type=Path,
+        default=BENCH_DIR / ".venv",
+        help="virtualenv for the peers, created if missing; server and wrk logs go to "
+        "VENV/bench-logs (default: bench/.venv)",
+    )
+    parser.add_argument(
+        "--start-timeout", type=float, default=20.0, help="seconds to wait for a server to answer"
+    )
+
+
+def split_names(
+    parser: argparse.ArgumentParser, text: str, known: Sequence[str], what: str
+) -> list[str]:
+    """A comma-separated list of names, each one of `known` (else a usage error)."""
+    names = [name.strip() for name in text.split(",") if name.strip()]
+    unknown = [name for name in names if name not in known]
+    if unknown or not names:
+        parser.error(f"unknown {what}(s) {', '.join(unknown)}; known: {', '.join(known)}")
+    return names

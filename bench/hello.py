@@ -37,6 +37,7 @@ from _common import (
     Probe,
     SetupError,
     WrkResult,
+    add_setup_arguments,
     check_machine,
     ensure_installed,
     ensure_venv,
@@ -48,6 +49,7 @@ from _common import (
     parse_wrk,
     run_wrk,
     set_log_tag,
+    split_names,
     start_server,
     stop,
     summary,
@@ -201,21 +203,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="comma-separated, run in this order (default and known peers: %(default)s)",
     )
     parser.add_argument("--warmup", type=int, default=2, help="seconds of unmeasured load first")
-    parser.add_argument(
-        "--venv",
-        type=Path,
-        default=BENCH_DIR / ".venv",
-        help="virtualenv for the peers, created if missing; server and wrk logs go to "
-        "VENV/bench-logs (default: bench/.venv)",
-    )
-    parser.add_argument(
-        "--start-timeout", type=float, default=20.0, help="seconds to wait for a server to answer"
-    )
+    add_setup_arguments(parser)
     args = parser.parse_args(argv)
-    args.peers = [name.strip() for name in args.peers.split(",") if name.strip()]
-    unknown = [name for name in args.peers if name not in PEERS]
-    if unknown or not args.peers:
-        parser.error(f"unknown peer(s) {', '.join(unknown)}; known: {', '.join(PEERS)}")
+    args.peers = split_names(parser, args.peers, list(PEERS), "peer")
     if args.duration < 1 or args.warmup < 1 or args.connections < 1:
         parser.error("--duration, --warmup and --connections must be at least 1")
     return args

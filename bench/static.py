@@ -55,6 +55,7 @@ from _common import (
     Probe,
     SetupError,
     WrkResult,
+    add_setup_arguments,
     check_answer,
     check_machine,
     children,
@@ -69,6 +70,7 @@ from _common import (
     proc_status_kib,
     run_wrk,
     set_log_tag,
+    split_names,
     start_server,
     stop,
     summary,
@@ -723,25 +725,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--slow-rcvbuf-kib", type=int, default=16, help="SO_RCVBUF of the slow clients, KiB"
     )
-    parser.add_argument(
-        "--venv",
-        type=Path,
-        default=BENCH_DIR / ".venv",
-        help="virtualenv for the peers, created if missing; server and wrk logs go to "
-        "VENV/bench-logs (default: bench/.venv)",
-    )
-    parser.add_argument(
-        "--start-timeout", type=float, default=20.0, help="seconds to wait for a server to answer"
-    )
+    add_setup_arguments(parser)
     args = parser.parse_args(argv)
-    args.peers = [name.strip() for name in args.peers.split(",") if name.strip()]
-    unknown = [name for name in args.peers if name not in PEERS]
-    if unknown or not args.peers:
-        parser.error(f"unknown peer(s) {', '.join(unknown)}; known: {', '.join(PEERS)}")
-    args.scenarios = [name.strip() for name in args.scenarios.split(",") if name.strip()]
-    unknown = [name for name in args.scenarios if name not in SCENARIOS]
-    if unknown or not args.scenarios:
-        parser.error(f"unknown scenario(s) {', '.join(unknown)}; known: {', '.join(SCENARIOS)}")
+    args.peers = split_names(parser, args.peers, list(PEERS), "peer")
+    args.scenarios = split_names(parser, args.scenarios, list(SCENARIOS), "scenario")
     numbers = (args.duration, args.warmup, args.connections, args.big_connections)
     numbers += (args.slow_clients, args.slow_rate_kib, args.slow_seconds, args.slow_rcvbuf_kib)
     if min(numbers) < 1:
