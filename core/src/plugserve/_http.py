@@ -14,12 +14,11 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Final, NamedTuple
 
 import h11
 
-from .http_headers import canonical_name
+from ._writer import ResponseWriter
 
 __all__ = [
     "BodyChunk",
@@ -85,6 +84,8 @@ class ClientClosed:
 Event = RequestHead | BodyChunk | BodyEnd | ProtocolError | ClientClosed
 
 _BODY_END: Final = BodyEnd()
+# h11 imports MIGHT_SWITCH_PROTOCOL at top level but leaves it out of __all__.
+_REQUEST_COMPLETE: Final = frozenset({h11.DONE, h11._state.MIGHT_SWITCH_PROTOCOL})
 _CLIENT_CLOSED: Final = ClientClosed()
 
 # RFC 9112 §3.2 + RFC 3986 §3.2.2: Host = uri-host [ ":" port ]; an empty value is allowed.
@@ -92,12 +93,6 @@ _HOST_RE: Final = re.compile(
     rb"(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9\-._~%!$&'()*+,;=]*)(?::[0-9]*)?"
 )
 _ABSOLUTE_RE: Final = re.compile(rb"[A-Za-z][A-Za-z0-9+.\-]*://")
-# RFC 9112 §4: reason-phrase = 1*( HTAB / SP / VCHAR / obs-text ).  h11 does not check it.
-_REASON_RE: Final = re.compile(rb"[\t\x20-\x7e\x80-\xff]*")
-# RFC 9110 §5.5: field values are visible characters, SP and HTAB (obs-text allowed).
-_BAD_VALUE_RE: Final = re.compile(rb"[\x00-\x08\x0a-\x1f\x7f]|^[ \t]|[ \t]$")
-_TOKEN_RE: Final = re.compile(rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
-_FRAMING: Final = frozenset({b"content-length", b"transfer-encoding", b"connection"})
 
 
 class HTTPConnection:
@@ -105,16 +100,18 @@ class HTTPConnection:
 
     def __init__(self, limits: Limits | None = None) -> None:
         self.limits = limits or Limits()
-        self._h11 = h11.Connection(
-            h11.SERVER, max_incomplete_event_size=self.limits.max_header_bytes + 1
-        )
+        self._h11 = self._new_h11()
+        self._writer: ResponseWriter | None = None
         self._scan = b""
         limits = self.limits
         self._fast_head_bytes = min(limits.max_request_line_bytes, limits.max_header_bytes)
         self._body_seen = 0
         self._chunked = False
-        self._length_framed = False
         self.failed = False
+
+    def _new_h11(self) -> h11.Connection:
+        limit = self.limits.max_header_bytes + 1
+        return h11.Connection(h11.SERVER, max_incomplete_event_size=limit)
 
     # -- receiving -------------------------------------------------------------------------------
 
@@ -152,15 +149,21 @@ class HTTPConnection:
 
     def start_next_cycle(self) -> list[Event]:
         """Reset for the next request on a kept-alive connection; return any pipelined events."""
-        self._h11.start_next_cycle()
+        # h11 only parses here (the writer frames responses), so its server side never reaches
+        # DONE: a fresh h11 connection per request, fed what the previous one had buffered
+        # (pipelined bytes, an end of file), costs less than h11's start_next_cycle.
+        pending, closed = self._h11.trailing_data
+        self._h11 = self._new_h11()
+        self._writer = None
         self._body_seen = 0
-        self._length_framed = False
         self._chunked = False
-        pending, _closed = self._h11.trailing_data
         if pending:
             error = self._check_head(b"", pending)
             if error is not None:
                 return [error]
+            self._h11.receive_data(pending)
+        if closed:
+            self._h11.receive_data(b"")
         return self._events()
 
     def _check_head(self, data: bytes, buffered: bytes = b"") -> ProtocolError | None:
@@ -259,6 +262,9 @@ class HTTPConnection:
         if content_length is not None and content_length > self.limits.max_body_bytes:
             return self._fail(413, "request body too large")
         self._chunked = chunked
+        connection = headers.get(b"connection")
+        client_keep_alive = not (connection and any(b"close" in v.lower() for v in connection))
+        self._writer = ResponseWriter(method, version, client_keep_alive)
         return RequestHead(
             method,
             target,
@@ -276,98 +282,56 @@ class HTTPConnection:
     # -- sending ---------------------------------------------------------------------------------
 
     def send_continue(self) -> bytes:
-        """The interim 100 Continue, sent when the body is going to be read; the reason phrase
-        is given because h11 would otherwise send an empty one (`HTTP/1.1 100 `)."""
-        if not self._h11.they_are_waiting_for_100_continue:
+        """The interim 100 Continue, sent when the body is going to be read (RFC 9110 §10.1.1)."""
+        writer = self._writer
+        if writer is None or writer.started or not self._h11.they_are_waiting_for_100_continue:
             return b""
-        interim = h11.InformationalResponse(status_code=100, headers=[], reason=b"Continue")
-        return self._h11.send(interim) or b""
+        return b"HTTP/1.1 100 Continue\r\n\r\n"
 
     def send_head(self, status: int, reason: bytes, headers: list[tuple[bytes, bytes]]) -> bytes:
-        """Status line and headers; h11 adds chunked framing when no Content-Length is given.
+        """Status line and headers (lower-case names), with the framing the body needs.
 
-        A reason phrase with CR, LF or another control byte (`setResponseCode(200, message)`)
-        raises LocalProtocolError like a bad header does: h11 would write it as it is, and a
-        CRLF in it would let the message inject headers or a whole response."""
-        if _REASON_RE.fullmatch(reason) is None:
-            raise h11.LocalProtocolError(f"illegal reason phrase {reason!r}")
-        # h11 is given only the headers that decide framing and persistence; the others are
-        # checked and serialized here and spliced in before the blank line, which spares h11's
-        # per-header validation on every response (the largest cost above its parser).
-        framing: list[tuple[bytes, bytes]] = []
-        lines: list[bytes] = []
-        for name, value in headers:
-            if name in _FRAMING:
-                framing.append((_wire_name(name), value))
-            else:
-                if _BAD_VALUE_RE.search(value) is not None:
-                    raise h11.LocalProtocolError(f"illegal header value {value!r}")
-                lines.append(_wire_name(name) + b": " + value)
-        response = h11.Response(status_code=status, headers=framing, reason=reason)
-        head: bytes = self._h11.send(response) or b""
-        names = {name.lower() for name, _ in framing}
-        self._length_framed = (
-            b"content-length" in names and b"transfer-encoding" not in names
-            and status >= 200 and status not in (204, 304)
-        )
-        if lines:
-            head = head[:-2] + b"\r\n".join(lines) + b"\r\n\r\n"
-        return head
+        A reason phrase or header with CR, LF or another control byte, or a name that is not a
+        token, raises LocalProtocolError: written as it is, it could inject headers."""
+        assert self._writer is not None, "a response needs a request"
+        return self._writer.head(status, reason, headers)
 
     def send_body(self, data: bytes) -> bytes:
         """Frame a piece of the response body."""
-        return self._h11.send(h11.Data(data=data)) or b""
+        assert self._writer is not None
+        return self._writer.body(data)
 
     @property
     def length_framed(self) -> bool:
         """True when the response being sent is framed by its Content-Length (RFC 9112 §6.3),
-        so body bytes can go to the socket as they are, bypassing h11 (sendfile)."""
-        return self._length_framed
+        so body bytes can go to the socket as they are (sendfile)."""
+        return self._writer is not None and self._writer.length_framed
 
     def skip_body(self, count: int) -> None:
-        """Account for `count` body bytes the caller writes to the socket itself (sendfile).
-
-        h11's `send_with_data_passthrough` hands the Data payload to its ContentLengthWriter,
-        which only takes `len()` of it and passes the object through; a stand-in that reports
-        the length therefore advances h11's byte count without any bytes being copied."""
-        if not self._length_framed:
-            raise h11.LocalProtocolError("sendfile needs a response framed by Content-Length")
-        self._h11.send_with_data_passthrough(h11.Data(data=_Length(count)))  # type: ignore[arg-type]
+        """Account for `count` body bytes the caller writes to the socket itself (sendfile)."""
+        assert self._writer is not None
+        self._writer.skip(count)
 
     def send_end(self) -> bytes:
         """End the response (the last chunk when chunked)."""
-        return self._h11.send(h11.EndOfMessage()) or b""
+        assert self._writer is not None
+        return self._writer.end()
 
     @property
     def keep_alive(self) -> bool:
         """True when the response is complete and the connection may serve another request."""
-        conn = self._h11
-        return conn.our_state is h11.DONE and conn.their_state is h11.DONE
+        writer = self._writer
+        return (
+            writer is not None and writer.done and writer.keep_alive
+            # A CONNECT or Upgrade request leaves h11 waiting to switch protocols; this server
+            # never switches (its answer was not 2xx/101), so the request is simply complete.
+            and self._h11.their_state in _REQUEST_COMPLETE
+        )
 
     @property
     def response_done(self) -> bool:
-        """True when our side has sent a complete response."""
-        return self._h11.our_state in (h11.DONE, h11.MUST_CLOSE)
-
-
-class _Length:
-    """A body payload that is only a length: the bytes themselves go out through sendfile."""
-
-    __slots__ = ("_count",)
-
-    def __init__(self, count: int) -> None:
-        self._count = count
-
-    def __len__(self) -> int:
-        return self._count
-
-
-@lru_cache(maxsize=512)
-def _wire_name(name: bytes) -> bytes:
-    """The wire spelling of a lower-case field name, which must be a token (RFC 9110 §5.1)."""
-    if _TOKEN_RE.fullmatch(name) is None:
-        raise h11.LocalProtocolError(f"illegal header name {name!r}")
-    return canonical_name(name)
+        """True when a complete response has been sent."""
+        return self._writer is not None and self._writer.done
 
 
 def _header_items(headers: h11._headers.Headers) -> list[tuple[bytes, bytes]]:

@@ -1,0 +1,132 @@
+# Theory of operation
+#
+# ResponseWriter frames one response, sans I/O: head, body pieces and end in, bytes out.  h11
+# parses requests; it does not write responses here, because its send side (an event object, a
+# state-machine pass and a regex per header, three times per response) cost as much as its
+# parser.  The rules it applied are few and are all here, from RFC 9112: a response to HEAD, a
+# 1xx, 204 or 304 has no body (§6.3); a body is framed by Content-Length when the resource gave
+# one, else chunked for an HTTP/1.1 client, else delimited by closing the connection (HTTP/1.0);
+# the connection is kept only when both sides allow it (§9.3), and a response that ends it says
+# `Connection: close` (§9.6).  A resource that breaks its own Content-Length gets a
+# LocalProtocolError, which the channel turns into a dropped connection.
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+from typing import Final
+
+import h11
+
+from .http_headers import canonical_name
+
+__all__ = ["ResponseWriter"]
+
+# RFC 9112 §4: reason-phrase = 1*( HTAB / SP / VCHAR / obs-text ).
+_REASON_RE: Final = re.compile(rb"[\t\x20-\x7e\x80-\xff]*")
+# RFC 9110 §5.5: field values are visible characters, SP and HTAB (obs-text allowed).
+_BAD_VALUE_RE: Final = re.compile(rb"[\x00-\x08\x0a-\x1f\x7f]|^[ \t]|[ \t]$")
+_TOKEN_RE: Final = re.compile(rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+_DIGITS_RE: Final = re.compile(rb"[0-9]{1,20}")
+
+_NONE: Final = 0  # no body may follow (HEAD, 1xx, 204, 304)
+_LENGTH: Final = 1
+_CHUNKED: Final = 2
+_CLOSE: Final = 3
+
+
+@lru_cache(maxsize=512)
+def wire_name(name: bytes) -> bytes:
+    """The wire spelling of a lower-case field name, which must be a token (RFC 9110 §5.1)."""
+    if _TOKEN_RE.fullmatch(name) is None:
+        raise h11.LocalProtocolError(f"illegal header name {name!r}")
+    return canonical_name(name)
+
+
+class ResponseWriter:
+    """The framing of the response to one request."""
+
+    def __init__(self, method: bytes, http_version: bytes, client_keep_alive: bool) -> None:
+        self._head_request = method == b"HEAD"
+        self._http11 = http_version != b"1.0"
+        #: False once either side asked to close, or the body is delimited by the close.
+        self.keep_alive = client_keep_alive and self._http11
+        self._framing = _NONE
+        self._remaining = 0
+        self.started = False
+        self.done = False
+
+    @property
+    def length_framed(self) -> bool:
+        """True when the body is framed by its Content-Length (bytes may bypass the writer)."""
+        return self._framing == _LENGTH
+
+    def head(self, status: int, reason: bytes, headers: list[tuple[bytes, bytes]]) -> bytes:
+        """The status line and headers, with the framing headers the body needs added."""
+        if _REASON_RE.fullmatch(reason) is None:
+            raise h11.LocalProtocolError(f"illegal reason phrase {reason!r}")
+        lines = [b"HTTP/1.1 %d %s" % (status, reason)]
+        length: bytes | None = None
+        chunked = False
+        for name, value in headers:
+            if _BAD_VALUE_RE.search(value) is not None:
+                raise h11.LocalProtocolError(f"illegal header value {value!r}")
+            if name == b"content-length":
+                if length is not None or _DIGITS_RE.fullmatch(value) is None:
+                    raise h11.LocalProtocolError(f"bad Content-Length {value!r}")
+                length = value
+            elif name == b"transfer-encoding":
+                if value.lower() != b"chunked" or chunked:
+                    raise h11.LocalProtocolError(f"unsupported Transfer-Encoding {value!r}")
+                chunked = True
+                continue  # written below, once
+            elif name == b"connection" and b"close" in value.lower():
+                self.keep_alive = False
+            lines.append(wire_name(name) + b": " + value)
+        if self._head_request or status < 200 or status in (204, 304):
+            self._framing = _NONE
+        elif length is not None and not chunked:
+            self._framing = _LENGTH
+            self._remaining = int(length)
+        elif self._http11:
+            self._framing = _CHUNKED
+            lines.append(b"Transfer-Encoding: chunked")
+        else:
+            self._framing = _CLOSE
+            self.keep_alive = False
+        if not self.keep_alive:
+            lines = [line for line in lines if line[:11].lower() != b"connection:"]
+            lines.append(b"Connection: close")
+        self.started = True
+        lines.append(b"\r\n")
+        return b"\r\n".join(lines)
+
+    def body(self, data: bytes) -> bytes:
+        """One piece of the body, framed."""
+        framing = self._framing
+        if framing == _LENGTH:
+            self.skip(len(data))
+            return data
+        if framing == _CHUNKED:
+            return b"%x\r\n%b\r\n" % (len(data), data) if data else b""
+        if framing == _CLOSE:
+            return data
+        if data:
+            raise h11.LocalProtocolError("this response cannot have a body")
+        return b""
+
+    def skip(self, count: int) -> None:
+        """Count body bytes the caller sends itself (sendfile), against the Content-Length."""
+        if self._framing != _LENGTH:
+            raise h11.LocalProtocolError("only a body framed by Content-Length can bypass")
+        self._remaining -= count
+        if self._remaining < 0:
+            raise h11.LocalProtocolError("Too much data for declared Content-Length")
+
+    def end(self) -> bytes:
+        """The end of the body (the last chunk when chunked)."""
+        self.done = True
+        if self._framing == _LENGTH and self._remaining:
+            raise h11.LocalProtocolError("Too little data for declared Content-Length")
+        if self._framing == _CHUNKED:
+            return b"0\r\n\r\n"
+        return b""
