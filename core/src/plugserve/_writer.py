@@ -74,6 +74,7 @@ class ResponseWriter:
                 if length is not None or _DIGITS_RE.fullmatch(value) is None:
                     raise h11.LocalProtocolError(f"bad Content-Length {value!r}")
                 length = value
+                continue  # written below, when it frames the body
             elif name == b"transfer-encoding":
                 if value.lower() != b"chunked" or chunked:
                     raise h11.LocalProtocolError(f"unsupported Transfer-Encoding {value!r}")
@@ -84,9 +85,12 @@ class ResponseWriter:
             lines.append(wire_name(name) + b": " + value)
         if self._head_request or status < 200 or status in (204, 304):
             self._framing = _NONE
+            if length is not None and status >= 200 and status != 204:
+                lines.append(b"Content-Length: " + length)  # HEAD/304: what GET would send
         elif length is not None and not chunked:
             self._framing = _LENGTH
             self._remaining = int(length)
+            lines.append(b"Content-Length: " + length)
         elif self._http11:
             self._framing = _CHUNKED
             lines.append(b"Transfer-Encoding: chunked")

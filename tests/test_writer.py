@@ -1,0 +1,84 @@
+"""The response writer, sans I/O: RFC 9112's framing rules as a table."""
+
+from __future__ import annotations
+
+import h11
+import pytest
+from plugserve._writer import ResponseWriter
+
+CASES = [
+    # (method, version, client keep-alive, status, headers, body) -> (head must contain,
+    #  head must not contain, framed body, keeps the connection)
+    pytest.param(b"GET", b"1.1", True, 200, [(b"content-length", b"5")], b"hello",
+                 [b"Content-Length: 5"], [b"Transfer-Encoding", b"Connection"], b"hello", True,
+                 id="length"),
+    pytest.param(b"GET", b"1.1", True, 200, [], b"hello",
+                 [b"Transfer-Encoding: chunked"], [b"Content-Length"],
+                 b"5\r\nhello\r\n0\r\n\r\n", True, id="chunked"),
+    pytest.param(b"GET", b"1.0", True, 200, [], b"hello",
+                 [b"Connection: close"], [b"Transfer-Encoding"], b"hello", False,
+                 id="http10-close-delimited"),
+    pytest.param(b"GET", b"1.1", True, 200,
+                 [(b"content-length", b"5"), (b"transfer-encoding", b"chunked")], b"hello",
+                 [b"Transfer-Encoding: chunked"], [b"Content-Length"],
+                 b"5\r\nhello\r\n0\r\n\r\n", True, id="te-wins-over-cl"),
+    pytest.param(b"HEAD", b"1.1", True, 200, [(b"content-length", b"5")], b"",
+                 [b"Content-Length: 5"], [b"Transfer-Encoding"], b"", True, id="head"),
+    pytest.param(b"GET", b"1.1", True, 304, [(b"content-length", b"5")], b"",
+                 [b"Content-Length: 5"], [b"Transfer-Encoding"], b"", True, id="304"),
+    pytest.param(b"GET", b"1.1", True, 204, [(b"content-length", b"0")], b"",
+                 [], [b"Content-Length", b"Transfer-Encoding"], b"", True, id="204"),
+    pytest.param(b"GET", b"1.1", False, 200,
+                 [(b"content-length", b"2"), (b"connection", b"keep-alive")], b"ok",
+                 [b"Connection: close"], [b"keep-alive"], b"ok", False,
+                 id="client-close-overrides"),
+    pytest.param(b"GET", b"1.1", True, 200,
+                 [(b"content-length", b"2"), (b"connection", b"close")], b"ok",
+                 [b"Connection: close"], [], b"ok", False, id="server-close"),
+]
+
+
+@pytest.mark.parametrize(
+    ("method", "version", "client_keep_alive", "status", "headers", "body", "present",
+     "absent", "framed", "keeps"),
+    CASES,
+)
+def test_framing(method, version, client_keep_alive, status, headers, body, present, absent,
+                 framed, keeps):
+    writer = ResponseWriter(method, version, client_keep_alive)
+    head = writer.head(status, b"X", headers)
+    assert head.startswith(b"HTTP/1.1 %d X\r\n" % status) and head.endswith(b"\r\n\r\n")
+    for text in present:
+        assert text in head
+    for text in absent:
+        assert text not in head
+    assert writer.body(body) + writer.end() == framed
+    assert writer.keep_alive is keeps
+
+
+@pytest.mark.parametrize(
+    ("headers", "reason"),
+    [
+        ([(b"x", b"a\r\nInjected: 1")], b"OK"),
+        ([(b"bad name", b"v")], b"OK"),
+        ([(b"x", b" leading")], b"OK"),
+        ([(b"content-length", b"5"), (b"content-length", b"6")], b"OK"),
+        ([(b"transfer-encoding", b"gzip")], b"OK"),
+        ([], b"OK\r\nInjected: 1"),
+    ],
+)
+def test_unsafe_heads_are_refused(headers, reason):
+    with pytest.raises(h11.LocalProtocolError):
+        ResponseWriter(b"GET", b"1.1", True).head(200, reason, headers)
+
+
+def test_content_length_is_enforced_both_ways():
+    writer = ResponseWriter(b"GET", b"1.1", True)
+    writer.head(200, b"OK", [(b"content-length", b"4")])
+    with pytest.raises(h11.LocalProtocolError, match="Too much"):
+        writer.body(b"12345")
+    short = ResponseWriter(b"GET", b"1.1", True)
+    short.head(200, b"OK", [(b"content-length", b"4")])
+    short.body(b"12")
+    with pytest.raises(h11.LocalProtocolError, match="Too little"):
+        short.end()
