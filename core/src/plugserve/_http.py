@@ -1,9 +1,9 @@
 # Theory of operation
 #
 # HTTPConnection is the whole HTTP/1.x state machine of one client connection, with no I/O: the
-# transport hands it bytes (receive_data) and gets back events (small frozen dataclasses); the
-# request layer asks it for the bytes of a response (send_*) and writes them itself.  h11 does the
-# parsing and the framing; this module adds what h11 leaves to the server (see
+# transport hands it bytes (receive_data) and gets back events (small immutable tuples); the
+# request layer asks it for the bytes of a response (send_*, framed by _writer.py) and writes
+# them itself.  h11 does the parsing; this module adds what h11 leaves to the server (see
 # shared/reference/h11-gaps.md): head and request-line sizes counted independently of how the bytes
 # were segmented, a header-count limit, a body-size limit checked against Content-Length before the
 # body is read and against the bytes (and the declared chunk size) while it is read, HTTP versions
