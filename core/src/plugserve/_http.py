@@ -116,11 +116,6 @@ class HTTPConnection:
     # -- receiving -------------------------------------------------------------------------------
 
     @property
-    def awaiting_head(self) -> bool:
-        """True between requests, before the head of the next one is complete."""
-        return self._h11.their_state is h11.IDLE
-
-    @property
     def has_partial_head(self) -> bool:
         """True when some bytes of a head that is not complete yet have arrived."""
         return bool(self._scan)
@@ -327,11 +322,6 @@ class HTTPConnection:
             # never switches (its answer was not 2xx/101), so the request is simply complete.
             and self._h11.their_state in _REQUEST_COMPLETE
         )
-
-    @property
-    def response_done(self) -> bool:
-        """True when a complete response has been sent."""
-        return self._writer is not None and self._writer.done
 
 
 def _header_items(headers: h11._headers.Headers) -> list[tuple[bytes, bytes]]:

@@ -122,17 +122,6 @@ class Headers:
         for name, values in self._raw.items():
             yield canonical_name(name), list(values)
 
-    def _first(self, name: bytes) -> bytes | None:
-        """The first value of a lower-case name, without copying (hot path)."""
-        values = self._raw.get(name)
-        return values[0] if values else None
-
     def _last(self, name: bytes) -> bytes | None:
         values = self._raw.get(name)
         return values[-1] if values else None
-
-    def _items(self) -> Iterator[tuple[bytes, bytes]]:
-        """(lower-case name, value) pairs in insertion order."""
-        for name, values in self._raw.items():
-            for value in values:
-                yield name, value
