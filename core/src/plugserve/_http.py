@@ -102,7 +102,8 @@ class HTTPConnection:
         self.limits = limits or Limits()
         self._h11 = self._new_h11()
         self._writer: ResponseWriter | None = None
-        self._scan = b""
+        self._scan = bytearray()
+        self._line_seen = False
         limits = self.limits
         self._fast_head_bytes = min(limits.max_request_line_bytes, limits.max_header_bytes)
         self._body_seen = 0
@@ -163,20 +164,26 @@ class HTTPConnection:
 
     def _check_head(self, data: bytes, buffered: bytes = b"") -> ProtocolError | None:
         """Count head bytes ourselves: h11 only limits heads that arrive in several reads."""
-        prefix = self._scan or buffered
-        scan = prefix + data if prefix else data
+        # Only the new bytes are searched (with two bytes of overlap for the blank line), so a
+        # head trickled a byte at a time costs linear, not quadratic, work.
+        scan = self._scan
+        seen = len(scan)
+        scan += buffered
+        scan += data
         limits = self.limits
-        line_end = scan.find(b"\n")
-        line_len = len(scan) if line_end < 0 else line_end
-        if line_len > limits.max_request_line_bytes + 1:
-            return self._fail(414, "request line too long")
-        end = _head_end(scan)
+        if not self._line_seen:
+            line_end = scan.find(b"\n", seen)
+            line_len = len(scan) if line_end < 0 else line_end
+            if line_len > limits.max_request_line_bytes + 1:
+                return self._fail(414, "request line too long")
+            self._line_seen = line_end >= 0
+        end = _head_end(scan, max(0, seen - 2))
         if end < 0:
             if len(scan) > limits.max_header_bytes:
                 return self._fail(431, "request head too large")
-            self._scan = scan
             return None
-        self._scan = b""
+        self._scan = bytearray()
+        self._line_seen = False
         if end > limits.max_header_bytes:
             return self._fail(431, "request head too large")
         return None
@@ -333,10 +340,10 @@ def _header_items(headers: h11._headers.Headers) -> list[tuple[bytes, bytes]]:
     return list(headers)
 
 
-def _head_end(data: bytes) -> int:
+def _head_end(data: bytes | bytearray, start: int = 0) -> int:
     """Index of the blank line that ends a head (h11 accepts bare LF line ends), or -1."""
-    crlf = data.find(b"\n\r\n")
-    lf = data.find(b"\n\n")
+    crlf = data.find(b"\n\r\n", start)
+    lf = data.find(b"\n\n", start)
     if crlf < 0:
         return lf
     if lf < 0:
