@@ -13,6 +13,7 @@ import email.utils
 import os
 import stat
 from collections.abc import Coroutine
+from functools import lru_cache
 from typing import IO, Any, Final
 
 from plugserve.error import ConnectionLost
@@ -86,6 +87,12 @@ async def _stream(file: IO[bytes], body: _Body) -> None:
         file.close()
 
 
+@lru_cache(maxsize=1024)
+def _http_date(when: int) -> bytes:
+    """Last-Modified of a modification time, formatted once per distinct time."""
+    return email.utils.formatdate(when, usegmt=True).encode("ascii")
+
+
 def _set(request: Request, name: bytes, value: str | bytes) -> None:
     request.setHeader(name, value)
 
@@ -97,7 +104,7 @@ def _respond(request: Request, file: IO[bytes], size: int, mtime_ns: int,
     headers = request.getAllHeaders()
     _set(request, b"accept-ranges", b"bytes")
     _set(request, b"etag", etag)
-    _set(request, b"last-modified", email.utils.formatdate(mtime_s, usegmt=True))
+    _set(request, b"last-modified", _http_date(mtime_s))
     if info.vary:
         _set(request, b"vary", b"Accept-Encoding")
     status = evaluate(request.method, headers, etag, mtime_s)
