@@ -154,7 +154,7 @@ class HTTPConnection:
         self._body_seen = 0
         self._chunked = False
         if pending:
-            error = self._check_head(b"", pending)
+            error = self._check_head(pending)
             if error is not None:
                 return [error]
             self._h11.receive_data(pending)
@@ -162,13 +162,12 @@ class HTTPConnection:
             self._h11.receive_data(b"")
         return self._events()
 
-    def _check_head(self, data: bytes, buffered: bytes = b"") -> ProtocolError | None:
+    def _check_head(self, data: bytes) -> ProtocolError | None:
         """Count head bytes ourselves: h11 only limits heads that arrive in several reads."""
         # Only the new bytes are searched (with two bytes of overlap for the blank line), so a
         # head trickled a byte at a time costs linear, not quadratic, work.
         scan = self._scan
         seen = len(scan)
-        scan += buffered
         scan += data
         limits = self.limits
         if not self._line_seen:

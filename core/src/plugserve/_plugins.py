@@ -228,11 +228,13 @@ class Hooks:
         file-serving plugin applies what the others contribute); a clash raises UsageError."""
         return dataclasses.replace(config, processors=MappingProxyType(self.processors(config)))
 
-    def encoders(self, config: Config) -> list[EncoderFactory]:
-        """Every encoder factory the plugins offer, in registration order."""
-        factories: list[EncoderFactory] = []
+    def encoders(self, config: Config) -> dict[str, EncoderFactory]:
+        """Coding token ("gzip") -> encoder factory, merged in registration order, so a
+        plugin's factory replaces the core's default for the same coding."""
+        factories: dict[str, EncoderFactory] = {}
         for result in reversed(self.pm.hook.plugserve_encoders(config=config)):
-            factories.extend(result or ())
+            for factory in result or ():
+                factories[getattr(factory, "encoding", b"").decode()] = factory
         return factories
 
     def rewrite_rules(self, config: Config) -> list[Callable[..., None]]:

@@ -404,8 +404,6 @@ class Request(RequestAddressing):
                     # HEAD rendered as GET: announce the length GET would have sent.
                     raw[_CONTENT_LENGTH] = [str(len(body)).encode("ascii")]
                 body = b""
-        if code == 204 or code < 200:
-            raw.pop(_CONTENT_LENGTH, None)
         if (
             _CONTENT_TYPE not in raw
             and self.defaultContentType is not None

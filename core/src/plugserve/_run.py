@@ -33,7 +33,7 @@ def prepare_site(site: Site, config: Config, hooks: Hooks) -> None:
     if rules:
         site.rewriteRules = [*rules, *site.rewriteRules]
     if config.encode:
-        available = {getattr(f, "encoding", b"").decode(): f for f in hooks.encoders(config)}
+        available = hooks.encoders(config)
         site.use_encoders([available[name] for name in config.encode if name in available])
     site.config = config
     if config.session_timeout_s != Config.session_timeout_s:  # only when asked for

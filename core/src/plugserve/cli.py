@@ -300,7 +300,7 @@ def _replace_listen(config: Config, endpoints: tuple[str, ...]) -> Config:
 
 
 def _check_encoders(config: Config, hooks: Hooks) -> None:
-    known = {getattr(f, "encoding", b"").decode() for f in hooks.encoders(config)}
+    known = hooks.encoders(config)
     for name in config.encode:
         if name not in known:
             raise UsageError(f"--encode {name}: no plugin provides it (available: "
