@@ -23,7 +23,7 @@ from typing import IO, TYPE_CHECKING, Any, Final
 import h11
 
 from . import _date
-from ._body import new_body
+from ._body import BodyStream, new_body
 from ._flow import FlowControl
 from ._http import (
     BodyChunk,
@@ -101,6 +101,12 @@ class HTTPChannel(asyncio.Protocol):
         self._buffered_while_busy = 0
         self._producer: Any = None
         self._producer_streaming = True
+        # Where the body of the current request goes: a file (read by the resource once it is
+        # complete), a BodyStream (read while it arrives), or nowhere (None: its response
+        # is already finished, so the rest of the body is read and dropped).
+        self._sink: IO[bytes] | None = None
+        self._stream: BodyStream | None = None
+        self._resource: Any = None
 
     # -- asyncio callbacks -----------------------------------------------------------------------
 
@@ -147,6 +153,8 @@ class HTTPChannel(asyncio.Protocol):
         self._closed = True
         self.state.connections.discard(self)
         self.flow.resume_writing()
+        if self._stream is not None:
+            self._stream.fail("the client went away before the request body was complete")
         request = self.request
         if request is not None and not request.finished:
             self.request = None
@@ -192,9 +200,7 @@ class HTTPChannel(asyncio.Protocol):
                 event = pending.popleft()
                 kind = type(event)
                 if kind is BodyChunk:
-                    assert self.request is not None
-                    self.request.content.write(event.data)  # type: ignore[union-attr]
-                    self.deadline = self.state.loop.time() + self.state.config.body_timeout_s
+                    self._on_body_chunk(event.data)  # type: ignore[union-attr]
                 elif kind is RequestHead:
                     self._on_head(event)  # type: ignore[arg-type]
                 elif kind is BodyEnd:
@@ -220,29 +226,72 @@ class HTTPChannel(asyncio.Protocol):
         request._child_hook = state.child_hook
         self.request = request
         self._ended = False
-        if has_body:
-            self.phase = BODY
-            self.deadline = state.loop.time() + state.config.body_timeout_s
-            if head.expect_continue:
-                self.transport.write(self.http.send_continue())
-        else:
+        if not has_body:
             self.phase = BUSY
             self.deadline = 0.0
+            return
+        self.phase = BODY
+        self.deadline = state.loop.time() + state.config.body_timeout_s
+        if head.expect_continue:
+            self.transport.write(self.http.send_continue())
+        # A request with a body is traversed now, so that its resource can choose to read the
+        # body as it arrives; it is rendered when the body is complete otherwise.
+        self._sink = content
+        resource = self.site._locate(request)
+        if resource is None or request.finished or self.request is not request:
+            return
+        if getattr(resource, "stream_request_body", False):
+            stream = BodyStream(state.loop, self._stream_drained)
+            content.close()
+            request.content = stream  # type: ignore[assignment]
+            self._sink = None
+            self._stream = stream
+            self.site._render(request, resource, streaming=True)
+        else:
+            self._resource = resource
+
+    def _on_body_chunk(self, data: bytes) -> None:
+        stream = self._stream
+        if stream is not None:
+            if stream.feed(data):
+                self.flow.pause_reading()  # the reader is behind: no body timeout meanwhile
+                self.deadline = 0.0
+                return
+        elif self._sink is not None:
+            self._sink.write(data)
+        self.deadline = self.state.loop.time() + self.state.config.body_timeout_s
+
+    def _stream_drained(self) -> None:
+        """The reader of a streamed body caught up: read from the client again."""
+        if not self._closed and self.phase == BODY and self._stream is not None:
+            self.flow.resume_reading()
+            self.deadline = self.state.loop.time() + self.state.config.body_timeout_s
 
     def _on_body_end(self) -> None:
         request = self.request
-        assert request is not None
+        resource = self._resource
+        stream = self._stream
+        self._sink = self._stream = self._resource = None
         self.phase = BUSY
         self.deadline = 0.0
         self._buffered_while_busy = 0
-        if request.content.tell():
-            request.content.seek(0)
-        self.site._handle(request)
+        if request is None:  # answered before its body ended: the body was read and dropped
+            self._next_cycle()
+        elif stream is not None:
+            stream.end()
+        elif resource is not None:
+            if request.content.tell():
+                request.content.seek(0)
+            self.site._render(request, resource)
+        else:
+            self.site._handle(request)
 
     def _protocol_error(self, status: int, reason: str) -> None:
         peer = getattr(self, "peer", None)
         _log.info("%d for %s: %s", status, getattr(peer, "host", peer), reason)
         request = self.request
+        if self._stream is not None:
+            self._stream.fail(f"{status} {reason}")
         if request is None or not request.startedWriting:
             self.transport.write(simple_response(status, reason, self.state.error_headers))
         self._close()
@@ -360,6 +409,18 @@ class HTTPChannel(asyncio.Protocol):
         _release_body(request)
         if self._closed:
             return
+        if self.phase == BODY:
+            # Answered before the request body was complete (an error page, or a streaming
+            # resource that did not read it all): read the rest, drop it, then go on.
+            self._sink = self._stream = self._resource = None
+            self.flow.resume_reading()
+            self.deadline = state.loop.time() + state.config.body_timeout_s
+            return
+        self._next_cycle()
+
+    def _next_cycle(self) -> None:
+        """Close, or wait for the next request, once a response and its request are over."""
+        state = self.state
         if not self.http.keep_alive or state.closing:
             self._close()
             return

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-__all__ = ["ConnectionDone", "ConnectionLost", "UnsupportedMethod", "UsageError"]
+__all__ = [
+    "ConnectionDone",
+    "ConnectionLost",
+    "RequestBodyError",
+    "UnsupportedMethod",
+    "UsageError",
+]
 
 
 class UnsupportedMethod(Exception):
@@ -25,3 +31,8 @@ class ConnectionDone(ConnectionLost):
 
 class UsageError(Exception):
     """A command-line option or configuration value is wrong; the CLI exits with status 2."""
+
+
+class RequestBodyError(OSError):
+    """A streamed request body cannot be read to its end: the client went away, broke the
+    framing, passed the body-size limit or timed out (see Resource.stream_request_body)."""

@@ -121,7 +121,17 @@ class Site:
         return getChildForRequest(self.resource, request)
 
     def _handle(self, request: Request) -> None:
-        """Process a complete request: the one place that catches its errors."""
+        """Process a complete request: find its resource, then render it."""
+        resource = self._locate(request)
+        if resource is not None:
+            self._render(request, resource)
+
+    def _locate(self, request: Request) -> IResource | None:
+        """Start a request and traverse to its resource; None if it was answered already.
+
+        The protocol layer calls this when the head arrives, also for a request whose body is
+        still to come, so that a resource with `stream_request_body` can read it as it arrives.
+        This is one of the places that catch a request's errors."""
         try:
             hooks = self.hooks
             if hooks is not None and hooks.request_started is not None:
@@ -129,8 +139,17 @@ class Site:
             if request.path == b"*":  # OPTIONS * (the protocol layer refuses other methods)
                 request.setHeader(b"content-length", b"0")
                 request._finish_with(b"")
-                return
-            if request.method == b"POST" and self.parsePOSTFormSubmission:
+                return None
+            return self.getResourceFor(request)
+        except Exception as exc:  # noqa: BLE001 - one place per request catches its errors
+            self.processingFailed(request, exc)
+            return None
+
+    def _render(self, request: Request, resource: IResource, streaming: bool = False) -> None:
+        """Render a located request (its whole body received, unless `streaming`): the other
+        place that catches a request's errors."""
+        try:
+            if request.method == b"POST" and self.parsePOSTFormSubmission and not streaming:
                 content_type = request.requestHeaders._last(b"content-type")
                 if content_type:
                     try:
@@ -141,7 +160,6 @@ class Site:
                         request.setHeader(b"content-type", b"text/plain; charset=utf-8")
                         request._finish_with(b"Bad Request: malformed form body\n")
                         return
-            resource = self.getResourceFor(request)
             if self.encoders:
                 from .encoders import choose_encoder
 
