@@ -6,9 +6,7 @@ from __future__ import annotations
 import os
 
 import pytest
-
-SECRET = b"TOP-SECRET-CONTENT\n"
-DATA = bytes(range(256)) * 400  # 102400 bytes, every offset distinguishable mod 256
+from static_data import DATA, SECRET
 
 
 @pytest.fixture

@@ -6,8 +6,8 @@ import email.utils
 import os
 
 import pytest
-from conftest import DATA
 from plugserve_static import File
+from static_data import DATA
 
 SIZE = len(DATA)
 

@@ -28,7 +28,8 @@ class Shouter:
 def test_make_root_applies_every_option(tree):
     config = _config(path=str(tree), index=["home.html"], mime_type=[".log=text/x-log"],
                      ignore_ext=[".html"], allow_ignore_ext=True, no_listing=True,
-                     serve_dotfiles=True, no_symlinks_outside_root=True, precompressed=True)
+                     serve_dotfiles=True, no_symlinks_outside_root=True, precompressed=True,
+                     file_cache_size=1000)
     hooks = plugin_hooks(_plugin, Shouter(), config=config)
     root = _plugin.plugserve_make_root(hooks.with_processors(config))
     assert isinstance(root, File)
@@ -38,6 +39,7 @@ def test_make_root_applies_every_option(tree):
     assert root.processors == {".asis": ASISProcessor, ".shout": File}
     assert (root.allowListing, root.serveDotfiles) == (False, True)
     assert (root.confineSymlinks, root.precompressed) == (True, True)
+    assert root.fileCache.max_bytes == 1000
 
 
 def test_no_path_no_root():
@@ -49,6 +51,7 @@ def test_no_path_no_root():
     [
         pytest.param({"path": "/no/such/dir"}, "--path /no/such/dir: no such", id="path"),
         pytest.param({"mime_type": ["nonsense"]}, "--mime-type nonsense", id="mime"),
+        pytest.param({"file_cache_size": -1}, "--file-cache-size -1", id="cache"),
     ],
 )
 def test_configure_refuses(options, message):
@@ -69,7 +72,8 @@ def test_command_line_help_and_bad_path(tmp_path):
                                capture_output=True, text=True, check=True).stdout
     for option in ("--path DIR", "--index NAME", "--mime-type EXT=TYPE", "--ignore-ext EXT",
                    "--allow-ignore-ext", "--no-listing", "--serve-dotfiles",
-                   "--no-symlinks-outside-root", "--precompressed", "--no-sendfile"):
+                   "--no-symlinks-outside-root", "--precompressed", "--no-sendfile",
+                   "--file-cache-size BYTES"):
         assert option in help_text, option
     bad = subprocess.run([sys.executable, "-m", "plugserve", "--path", str(tmp_path / "nope")],
                          capture_output=True, text=True)

@@ -5,9 +5,9 @@ from __future__ import annotations
 import os
 
 import pytest
-from conftest import SECRET
 from plugserve.resource import Resource
 from plugserve_static import File
+from static_data import SECRET
 
 ATTACKS = [
     "/../secret.txt", "/%2e%2e/secret.txt", "/%2E%2E/secret.txt", "/.%2e/secret.txt",

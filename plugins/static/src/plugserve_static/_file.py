@@ -19,6 +19,7 @@ from plugserve.resource import IResource, NoResource, Resource, error_html
 from plugserve.server import Request
 from plugserve.util import redirectTo
 
+from ._cache import SmallFileCache
 from ._listing import DirectoryLister
 from ._mime import CONTENT_ENCODINGS, load_mime_types, type_and_encoding
 from ._paths import child_path, inside
@@ -59,6 +60,9 @@ class Registry:
 class File(Resource):
     """A file or a directory, served with types, validators, ranges and listings."""
 
+    # The stat that traversal took of this file, used once by render (see getChild).
+    _stat: os.stat_result | None = None
+
     def __init__(
         self,
         path: str | bytes,
@@ -87,6 +91,8 @@ class File(Resource):
         self.confineSymlinks = False
         #: Serve `name.br` / `name.gz` when the client accepts it (`--precompressed`).
         self.precompressed = False
+        #: Small files' bytes kept between requests, shared by the tree (`--file-cache-size`).
+        self.fileCache = SmallFileCache()
         self.root = self.path
 
     def ignoreExt(self, ext: str) -> None:
@@ -101,6 +107,7 @@ class File(Resource):
         child = copy.copy(self)
         child.path = os.path.abspath(path)
         child.children = {}
+        child._stat = None
         child.indexNames = self.indexNames[:]
         child.ignoredExts = self.ignoredExts[:]
         return child
@@ -121,12 +128,18 @@ class File(Resource):
         if child is None:
             return self.childNotFound
         # One stat: under a regular file it fails (ENOTDIR), and a broken symlink is missing.
-        if not os.path.exists(child):
+        # The child File renders from it, so a request stats its file once.
+        try:
+            st: os.stat_result | None = os.stat(child)
+        except (OSError, ValueError):
             found = self._sibling(child)
             if found is None:
                 return self.childNotFound
-            child = found
-        return self._resource_for(child)
+            child, st = found, None
+        resource = self._resource_for(child)
+        if st is not None and isinstance(resource, File):
+            resource._stat = st
+        return resource
 
     def _index(self) -> IResource:
         for name in self.indexNames:
@@ -185,8 +198,11 @@ class File(Resource):
             request.setHeader(b"allow", b"GET, HEAD")
             request.setHeader(b"content-type", b"text/html; charset=utf-8")
             return error_html(405, "Method Not Allowed", "Files are only read here.")
+        st = self._stat
+        self._stat = None
         try:
-            st = os.stat(self.path)
+            if st is None:
+                st = os.stat(self.path)
         except PermissionError:
             return _Forbidden().render(request)
         except (OSError, ValueError):
@@ -195,7 +211,10 @@ class File(Resource):
             path, sep, query = request.uri.partition(b"?")
             location = b"/" + path.lstrip(b"/") + b"/" + (b"?" + query if sep else b"")
             return redirectTo(location, request)
-        return send_file_response(request, *self._variant(request))
+        chosen, info = self._variant(request)
+        if chosen != self.path:
+            st = None  # a precompressed variant: not the file stat-ed above
+        return send_file_response(request, chosen, info, st, self.fileCache)
 
     def _variant(self, request: Request) -> tuple[str, FileInfo]:
         """The file to send: the precompressed one when asked for and accepted."""

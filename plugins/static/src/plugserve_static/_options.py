@@ -9,6 +9,7 @@ from plugserve.config import Config
 from plugserve.error import UsageError
 
 from ._asis import ASISProcessor
+from ._cache import DEFAULT_CACHE_BYTES, SmallFileCache
 from ._file import File
 
 __all__ = ["add_options", "check_options", "make_root"]
@@ -33,6 +34,10 @@ def add_options(group: argparse._ArgumentGroup) -> None:
                        help="refuse symlinks that point outside --path")
     group.add_argument("--precompressed", action="store_true",
                        help="serve name.br / name.gz when the client accepts it")
+    group.add_argument("--file-cache-size", type=int, default=DEFAULT_CACHE_BYTES,
+                       metavar="BYTES",
+                       help="keep small files' bytes in memory, up to this total; 0 turns it "
+                            f"off (default {DEFAULT_CACHE_BYTES})")
 
 
 def _mime_types(config: Config) -> dict[str, str]:
@@ -52,6 +57,9 @@ def check_options(config: Config) -> None:
     if path is not None and not (os.path.isdir(path) or os.path.isfile(path)):
         raise UsageError(f"--path {path}: no such directory or file; give an existing one")
     _mime_types(config)
+    size = config.option("file_cache_size", DEFAULT_CACHE_BYTES)
+    if size < 0:
+        raise UsageError(f"--file-cache-size {size}: give a number of bytes, 0 or more")
 
 
 def make_root(config: Config) -> File | None:
@@ -72,4 +80,5 @@ def make_root(config: Config) -> File | None:
     root.serveDotfiles = bool(config.option("serve_dotfiles", False))
     root.confineSymlinks = bool(config.option("no_symlinks_outside_root", False))
     root.precompressed = bool(config.option("precompressed", False))
+    root.fileCache = SmallFileCache(config.option("file_cache_size", DEFAULT_CACHE_BYTES))
     return root

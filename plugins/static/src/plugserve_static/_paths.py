@@ -43,8 +43,11 @@ def child_path(
         return None
     if not dotfiles and is_hidden(name):
         return None
-    path = os.path.normpath(os.path.join(directory, name))
-    if not inside(path, os.path.normpath(root)):
+    # `directory` is normalised and inside `root`, and `name` is one component with no
+    # separator and no dot-segment, so the join stays inside; the prefix test says so cheaply
+    # (commonpath costs more than the rest of the request's path handling together).
+    path = os.path.join(directory, name)
+    if not path.startswith(root if root.endswith(os.sep) else root + os.sep):
         return None
     if confine_symlinks and not inside(os.path.realpath(path), os.path.realpath(root)):
         return None

@@ -4,12 +4,15 @@ The file is opened and fstat-ed once, on the loop thread (an open and an fstat o
 cost microseconds, less than a trip to a thread); every header comes from that one fstat, so
 headers and body describe the same file even if it is replaced meanwhile.  A body of up to
 64 KiB is read at once and goes out with the head in one write; a larger one goes through
-`Request.send_file` (sendfile, or 64 KiB chunks with back-pressure), never read whole.
+`Request.send_file` (sendfile, or 64 KiB chunks with back-pressure), never read whole.  A small
+file's bytes are kept in the tree's SmallFileCache, so the next request for it, whose
+traversal stat-ed it anyway, neither opens nor reads it while that stat says it is unchanged.
 """
 
 from __future__ import annotations
 
 import email.utils
+import io
 import os
 import stat
 from collections.abc import Coroutine
@@ -20,6 +23,7 @@ from plugserve.error import ConnectionLost
 from plugserve.resource import error_html
 from plugserve.server import NOT_DONE_YET, Request
 
+from ._cache import SmallFileCache
 from ._conditional import evaluate, if_range_holds, make_etag
 from ._ranges import parse_range
 
@@ -53,22 +57,37 @@ SMALL_BODY_BYTES: Final = 64 * 1024
 _Body = Coroutine[Any, Any, None]
 
 
-def send_file_response(request: Request, path: str, info: FileInfo) -> bytes | int | _Body:
+def send_file_response(
+    request: Request, path: str, info: FileInfo, st: os.stat_result | None = None,
+    cache: SmallFileCache | None = None,
+) -> bytes | int | _Body:
     """Answer GET/HEAD for the regular file at `path`: what render returns, i.e. the bytes of
     a small body, NOT_DONE_YET for a response already finished, or a coroutine that streams a
-    large body."""
+    large body.  `st` is a fresh stat of `path`, with which `cache` may answer for the file."""
+    if st is not None and cache is not None:
+        data = cache.get(path, st)
+        if data is not None:
+            return _respond(request, io.BytesIO(data), st.st_size, st.st_mtime_ns, info)
     try:
-        file = open(path, "rb")  # noqa: SIM115 - closed below, or by _stream
+        file: IO[bytes] = open(path, "rb")  # noqa: SIM115 - closed below, or by _stream
     except PermissionError:
         return _fail(request, 403, "Forbidden Resource")
     except (OSError, ValueError):
         return _fail(request, 404, "No Such Resource")
     try:
-        st = os.fstat(file.fileno())
-        if not stat.S_ISREG(st.st_mode):
+        fst = os.fstat(file.fileno())
+        if not stat.S_ISREG(fst.st_mode):
             result: bytes | int | _Body = _fail(request, 404, "No Such Resource")
         else:
-            result = _respond(request, file, st.st_size, st.st_mtime_ns, info)
+            if cache is not None and fst.st_size <= SMALL_BODY_BYTES:
+                data = file.read(SMALL_BODY_BYTES + 1)
+                if len(data) == fst.st_size:  # else it changed while read: serve the file
+                    cache.put(path, fst, data)
+                    file.close()
+                    file = io.BytesIO(data)
+                else:
+                    file.seek(0)
+            result = _respond(request, file, fst.st_size, fst.st_mtime_ns, info)
     except BaseException:
         file.close()
         raise
