@@ -6,8 +6,9 @@ show that Twisted code ports by changing imports.  A module is imported without 
 also runs every file as a script on tcp:0 to check the run lines.
 
 The static.File configurations (examples/guide/static_*.py) are served and checked by
-test_static_guide_examples.py.  Skipped (other plugins serve them): .rpy scripts, proxies,
-virtual hosts and VHostMonster, distrib (spreadable) servers, CGI, WSGI and As-Is files.
+test_static_guide_examples.py, .rpy scripts in test_rpy_guide_examples.py, WSGI in
+test_wsgi_guide_examples.py.  Skipped (other plugins serve them): proxies,
+virtual hosts and VHostMonster, distrib (spreadable) servers, CGI and As-Is files.
 """
 
 from __future__ import annotations
@@ -55,8 +56,8 @@ def load(name: str, monkeypatch: pytest.MonkeyPatch) -> ModuleType:
 
 
 def test_every_example_file_is_tested() -> None:
-    # static_*.py: test_static_guide_examples.py
-    names = [p.stem for p in GUIDE.glob("*.py") if not p.stem.startswith("static_")]
+    # static_*.py: test_static_guide_examples.py; wsgi_*.py: test_wsgi_guide_examples.py
+    names = [p.stem for p in GUIDE.glob("*.py") if not p.stem.startswith(("static_", "wsgi_"))]
     assert sorted(names) == sorted(EXAMPLES)
 
 

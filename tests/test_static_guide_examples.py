@@ -12,9 +12,8 @@ The guide's `twistd -n web --path DIR` ("Creating a Twisted Web server which ser
 directory") is `plugserve --path DIR`, checked at the end.
 
 Not ported: the cgi-bin child (twcgi, the plugserve-cgi plugin) and the virtual-host examples
-(vhost, the plugserve-vhost plugin), whose plugins are not written yet.  `script.ResourceScript`
-(the plugserve-rpy plugin, not written yet either) is a stand-in defined in the two files that
-use it.
+(vhost, the plugserve-vhost plugin), whose plugins are not written yet.  `script` is
+plugserve-rpy's `plugserve_rpy`.
 """
 
 from __future__ import annotations

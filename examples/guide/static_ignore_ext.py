@@ -3,30 +3,17 @@
 # Ported to plugserve: only the imports changed (plugserve_static is imported as `static`), and
 # the application/strports service lines are replaced by `listen` (which `plugserve --config`
 # reads) and the guarded run line.
-# `script.ResourceScript` (twisted.web.script) belongs to the plugserve-rpy plugin, which is not
-# written yet; the stand-in below does what it does for a script that does not cache itself:
-# it runs the .rpy file with `__file__` and `registry` defined and returns its `resource`.
+# `script` (twisted.web.script) is the plugserve-rpy plugin's `plugserve_rpy`.
 # The directory is the guide's /var/www/htdocs unless the HTDOCS environment variable names
 # another one (added so that the tests can serve a temporary tree).
 # Run: plugserve --config examples/guide/static_ignore_ext.py [--listen tcp:8080]
 #  or: python examples/guide/static_ignore_ext.py   (listens on port 80, as the guide does)
 import os
-import types
 
 import plugserve
+import plugserve_rpy as script
 import plugserve_static as static
 from plugserve import server
-
-
-def ResourceScript(path, registry):
-    """Stand-in for twisted.web.script.ResourceScript (see above)."""
-    namespace = {"__file__": path, "registry": registry}
-    with open(path) as f:
-        exec(compile(f.read(), path, "exec"), namespace)
-    return namespace["resource"]
-
-
-script = types.SimpleNamespace(ResourceScript=ResourceScript)
 
 root = static.File(os.environ.get("HTDOCS", "/var/www/htdocs"))
 root.ignoreExt(".rpy")

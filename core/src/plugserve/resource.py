@@ -27,6 +27,7 @@ __all__ = [
     "NoResource",
     "Resource",
     "allowed_methods",
+    "error_html",
     "getChildForRequest",
 ]
 

@@ -1,0 +1,24 @@
+# Twisted Web guide, "Modifying File Resources" (indexNames and processors): every .rpy file is
+# a Resource Script, and a directory is rendered by its index.rpy.
+# Ported to plugserve: only the imports changed (plugserve_static is imported as `static` and
+# plugserve_rpy as `script`), and the application/strports service lines are replaced by
+# `listen` (which `plugserve --config` reads) and the guarded run line.
+# The directory is the guide's /var/www/htdocs unless the HTDOCS environment variable names
+# another one, e.g. the guide's scripts in examples/guide/rpy_scripts:
+# Run: HTDOCS=examples/guide/rpy_scripts \
+#          plugserve --config examples/guide/rpy_configs/index_processors.py --listen tcp:8080
+#  or: python examples/guide/rpy_configs/index_processors.py   (port 80, as the guide does)
+import os
+
+import plugserve
+import plugserve_rpy as script
+import plugserve_static as static
+from plugserve import server
+
+root = static.File(os.environ.get("HTDOCS", "/var/www/htdocs"))
+root.indexNames=['index.rpy']
+root.processors = {'.rpy': script.ResourceScript}
+site = server.Site(root)
+listen = ["tcp:80"]
+if __name__ == "__main__":
+    plugserve.run(site, *listen)

@@ -1,0 +1,34 @@
+"""The hooks of plugserve-rpy: each delegates to `_options` or `_script`."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from plugserve import hookimpl
+from plugserve.config import Config
+from plugserve.resource import IResource
+
+from . import _options
+from ._script import ResourceScript
+
+
+@hookimpl
+def plugserve_add_options(group: argparse._ArgumentGroup) -> None:
+    _options.add_options(group)
+
+
+@hookimpl
+def plugserve_configure(config: Config) -> None:
+    _options.check_options(config)
+
+
+@hookimpl
+def plugserve_make_root(config: Config) -> IResource | None:
+    return _options.make_root(config)
+
+
+@hookimpl
+def plugserve_processors(config: Config) -> Mapping[str, Callable[[str, Any], IResource]]:
+    return {".rpy": ResourceScript}
