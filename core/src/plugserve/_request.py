@@ -22,7 +22,7 @@ from .address import Address
 from .defer import Deferred
 from .error import ConnectionLost
 from .http import CACHED, reason_phrase
-from .http_headers import Headers
+from .http_headers import Headers, _sanitize
 
 if TYPE_CHECKING:
     from .encoders import Encoder
@@ -160,7 +160,13 @@ class Request(RequestAddressing):
 
     def setHeader(self, name: str | bytes, value: str | bytes) -> None:
         """Set a response header, replacing any value it had."""
-        self.responseHeaders.setRawHeaders(name, [value])
+        # Headers.setRawHeaders inlined: a static file sets five headers per request.
+        key = name.lower() if isinstance(name, bytes) else name.lower().encode("ascii")
+        if isinstance(value, str):
+            value = value.encode("utf-8")
+        if b"\r" in value or b"\n" in value or b"\x00" in value:
+            value = _sanitize(value)
+        self.responseHeaders._raw[key] = [value]
 
     def redirect(self, url: bytes | str) -> None:
         """Answer 302 with a Location; the caller still calls finish()."""

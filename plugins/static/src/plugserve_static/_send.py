@@ -112,52 +112,48 @@ def _http_date(when: int) -> bytes:
     return email.utils.formatdate(when, usegmt=True).encode("ascii")
 
 
-def _set(request: Request, name: bytes, value: str | bytes) -> None:
-    request.setHeader(name, value)
-
-
 def _respond(request: Request, file: IO[bytes], size: int, mtime_ns: int,
              info: FileInfo) -> bytes | int | _Body:
     etag = make_etag(mtime_ns, size)
     mtime_s = mtime_ns // 1_000_000_000
     headers = request.getAllHeaders()
-    _set(request, b"accept-ranges", b"bytes")
-    _set(request, b"etag", etag)
-    _set(request, b"last-modified", _http_date(mtime_s))
+    request.setHeader(b"accept-ranges", b"bytes")
+    request.setHeader(b"etag", etag)
+    request.setHeader(b"last-modified", _http_date(mtime_s))
     if info.vary:
-        _set(request, b"vary", b"Accept-Encoding")
+        request.setHeader(b"vary", b"Accept-Encoding")
     status = evaluate(request.method, headers, etag, mtime_s)
     if status is not None:  # RFC 9110 §15.4.5: a 304 carries the validators, no body
         request.setResponseCode(status)
         if status == 412:
-            _set(request, b"content-length", b"0")
+            request.setHeader(b"content-length", b"0")
         request.finish()
         return NOT_DONE_YET
     content_type = info.content_type
     if content_type is None:
         content_type = _OCTET
-        _set(request, b"x-content-type-options", b"nosniff")
+        request.setHeader(b"x-content-type-options", b"nosniff")
     if info.encoding:
-        _set(request, b"content-encoding", info.encoding)
+        request.setHeader(b"content-encoding", info.encoding)
     ranges = None
     if request.method == b"GET" and if_range_holds(headers, etag, mtime_s):
         ranges = parse_range(headers.get(b"range"), size)
     if ranges is None:
-        _set(request, b"content-type", content_type)
-        _set(request, b"content-length", str(size))
+        request.setHeader(b"content-type", content_type)
+        request.setHeader(b"content-length", str(size))
         return _body(request, file, 0, size)
     if not ranges:  # RFC 9110 §15.5.17: 416 says how long the file is
         request.setResponseCode(416)
-        _set(request, b"content-range", f"bytes */{size}")
-        _set(request, b"content-length", b"0")
+        request.setHeader(b"content-range", f"bytes */{size}")
+        request.setHeader(b"content-length", b"0")
         request.finish()
         return NOT_DONE_YET
     if len(ranges) == 1:  # §15.3.7.1
         start, end = ranges[0]
         request.setResponseCode(206)
-        _set(request, b"content-type", content_type)
-        _set(request, b"content-range", f"bytes {start}-{end - 1}/{size}")
-        _set(request, b"content-length", str(end - start))
+        request.setHeader(b"content-type", content_type)
+        request.setHeader(b"content-range", f"bytes {start}-{end - 1}/{size}")
+        request.setHeader(b"content-length", str(end - start))
         return _body(request, file, start, end - start)
     return _finished(request, _multipart(request, file, size, ranges, content_type))
 
@@ -192,8 +188,8 @@ async def _multipart(request: Request, file: IO[bytes], size: int,
     tail = f"\r\n--{boundary}--\r\n".encode()
     length = sum(map(len, heads)) + sum(end - start for start, end in ranges) + len(tail)
     request.setResponseCode(206)
-    _set(request, b"content-type", f"multipart/byteranges; boundary={boundary}")
-    _set(request, b"content-length", str(length))
+    request.setHeader(b"content-type", f"multipart/byteranges; boundary={boundary}")
+    request.setHeader(b"content-length", str(length))
     for head, (start, end) in zip(heads, ranges, strict=True):
         request.write(head)
         await request.send_file(file, start, end - start)
