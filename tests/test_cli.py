@@ -65,7 +65,7 @@ def test_nothing_to_serve_exits_2_and_says_what_could(tmp_path):
     assert result.returncode == 2
     assert "nothing to serve" in result.stderr
     assert "--config FILE.py" in result.stderr
-    assert "pip install plugserve-wsgi" in result.stderr  # a plugin not installed
+    assert "pip install plugserve-cgi" in result.stderr  # a plugin not installed
     assert "--path DIR" in result.stderr
     assert "Traceback" not in result.stderr
 
