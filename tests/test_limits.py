@@ -15,6 +15,9 @@ from plugserve.server import Request
 
 from tests.wire import RawClient, ServerFactory, good_request, parse_responses
 
+# Every test here runs on each HTTP engine (tests/conftest.py).
+pytestmark = pytest.mark.each_engine
+
 
 class Echo(Resource):
     """GET: b"hello"; POST: the body back."""

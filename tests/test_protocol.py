@@ -19,6 +19,9 @@ from plugserve.server import NOT_DONE_YET, Request
 
 from tests.wire import RawClient, RawResponse, ServerFactory, good_request, parse_responses
 
+# Every test here runs on each HTTP engine (tests/conftest.py).
+pytestmark = pytest.mark.each_engine
+
 MAX_BODY = 1000
 
 

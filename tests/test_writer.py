@@ -1,10 +1,25 @@
-"""The response writer, sans I/O: RFC 9112's framing rules as a table."""
+"""The response writer, sans I/O: RFC 9112's framing rules as a table, run through each HTTP
+engine's HTTPConnection (both frame responses with the same ResponseWriter)."""
 
 from __future__ import annotations
 
 import h11
 import pytest
-from plugserve._writer import ResponseWriter
+from plugserve._engines import connection_class
+from plugserve._http import BodyEnd, HTTPConnection, RequestHead
+
+# Every test here runs on each HTTP engine (tests/conftest.py).
+pytestmark = pytest.mark.each_engine
+
+
+def answering(engine: str, method: bytes = b"GET", version: bytes = b"1.1",
+              client_keep_alive: bool = True) -> HTTPConnection:
+    """A connection of `engine` that has received a complete request and owes its response."""
+    close = b"" if client_keep_alive else b"Connection: close\r\n"
+    conn = connection_class(engine)()
+    events = conn.receive_data(b"%s / HTTP/%s\r\nHost: a\r\n%s\r\n" % (method, version, close))
+    assert [type(event) for event in events] == [RequestHead, BodyEnd]
+    return conn
 
 CASES = [
     # (method, version, client keep-alive, status, headers, body) -> (head must contain,
@@ -43,17 +58,17 @@ CASES = [
      "absent", "framed", "keeps"),
     CASES,
 )
-def test_framing(method, version, client_keep_alive, status, headers, body, present, absent,
-                 framed, keeps):
-    writer = ResponseWriter(method, version, client_keep_alive)
-    head = writer.head(status, b"X", headers)
+def test_framing(http_engine, method, version, client_keep_alive, status, headers, body, present,
+                 absent, framed, keeps):
+    conn = answering(http_engine, method, version, client_keep_alive)
+    head = conn.send_head(status, b"X", headers)
     assert head.startswith(b"HTTP/1.1 %d X\r\n" % status) and head.endswith(b"\r\n\r\n")
     for text in present:
         assert text in head
     for text in absent:
         assert text not in head
-    assert writer.body(body) + writer.end() == framed
-    assert writer.keep_alive is keeps
+    assert conn.send_body(body) + conn.send_end() == framed
+    assert conn.keep_alive is keeps
 
 
 @pytest.mark.parametrize(
@@ -67,18 +82,18 @@ def test_framing(method, version, client_keep_alive, status, headers, body, pres
         ([], b"OK\r\nInjected: 1"),
     ],
 )
-def test_unsafe_heads_are_refused(headers, reason):
+def test_unsafe_heads_are_refused(http_engine, headers, reason):
     with pytest.raises(h11.LocalProtocolError):
-        ResponseWriter(b"GET", b"1.1", True).head(200, reason, headers)
+        answering(http_engine).send_head(200, reason, headers)
 
 
-def test_content_length_is_enforced_both_ways():
-    writer = ResponseWriter(b"GET", b"1.1", True)
-    writer.head(200, b"OK", [(b"content-length", b"4")])
+def test_content_length_is_enforced_both_ways(http_engine):
+    conn = answering(http_engine)
+    conn.send_head(200, b"OK", [(b"content-length", b"4")])
     with pytest.raises(h11.LocalProtocolError, match="Too much"):
-        writer.body(b"12345")
-    short = ResponseWriter(b"GET", b"1.1", True)
-    short.head(200, b"OK", [(b"content-length", b"4")])
-    short.body(b"12")
+        conn.send_body(b"12345")
+    short = answering(http_engine)
+    short.send_head(200, b"OK", [(b"content-length", b"4")])
+    short.send_body(b"12")
     with pytest.raises(h11.LocalProtocolError, match="Too little"):
-        short.end()
+        short.send_end()

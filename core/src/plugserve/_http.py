@@ -10,14 +10,32 @@
 # other than 1.x, Content-Length together with Transfer-Encoding, Host syntax, and request-target
 # forms.  Every violation becomes one ProtocolError event carrying the status to answer; after it
 # the connection must be closed, because the framing can no longer be trusted.
+#
+# This is the reference engine.  The httptools engine (_http_fast.py) subclasses it: llhttp parses
+# the common requests, and every other request goes through the h11 path here.  The events, the
+# limits and the byte-level helpers both engines use are in _http_common.py (re-exported here).
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass
-from typing import Final, NamedTuple
+from typing import ClassVar, Final
 
 import h11
 
+from ._http_common import (
+    ABSOLUTE_RE,
+    BODY_END,
+    CLIENT_CLOSED,
+    HOST_RE,
+    BodyChunk,
+    BodyEnd,
+    ClientClosed,
+    Event,
+    Limits,
+    ProtocolError,
+    RequestHead,
+    head_end,
+    head_length,
+    header_dict,
+)
 from ._writer import ResponseWriter
 
 __all__ = [
@@ -31,76 +49,26 @@ __all__ = [
     "RequestHead",
 ]
 
-
-@dataclass(frozen=True, slots=True)
-class Limits:
-    """Size limits of one connection; each has a CLI flag (see plugserve.config)."""
-
-    max_request_line_bytes: int = 8192
-    max_header_bytes: int = 16384
-    max_header_count: int = 100
-    max_body_bytes: int = 100 * 1024 * 1024
-
-
-class RequestHead(NamedTuple):
-    """A request line and its headers: lower-case name -> values in arrival order.
-
-    A NamedTuple rather than a frozen dataclass: just as immutable, and built several times
-    faster, which matters once per request."""
-
-    method: bytes
-    target: bytes
-    http_version: bytes
-    headers: dict[bytes, list[bytes]]
-    expect_continue: bool
-    content_length: int | None
-    chunked: bool
-
-
-class BodyChunk(NamedTuple):
-    """A piece of the request body."""
-
-    data: bytes
-
-
-@dataclass(frozen=True, slots=True)
-class BodyEnd:
-    """The request body is complete (trailers are dropped, never merged into the headers)."""
-
-
-@dataclass(frozen=True, slots=True)
-class ProtocolError:
-    """The client broke the protocol or a limit; answer `status` and close."""
-
-    status: int
-    reason: str
-
-
-@dataclass(frozen=True, slots=True)
-class ClientClosed:
-    """The client closed its side between requests."""
-
-
-Event = RequestHead | BodyChunk | BodyEnd | ProtocolError | ClientClosed
-
-_BODY_END: Final = BodyEnd()
 # h11 imports MIGHT_SWITCH_PROTOCOL at top level but leaves it out of __all__.
 _REQUEST_COMPLETE: Final = frozenset({h11.DONE, h11._state.MIGHT_SWITCH_PROTOCOL})
-_CLIENT_CLOSED: Final = ClientClosed()
-
-# RFC 9112 §3.2 + RFC 3986 §3.2.2: Host = uri-host [ ":" port ]; an empty value is allowed.
-_HOST_RE: Final = re.compile(
-    rb"(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9\-._~%!$&'()*+,;=]*)(?::[0-9]*)?"
-)
-_ABSOLUTE_RE: Final = re.compile(rb"[A-Za-z][A-Za-z0-9+.\-]*://")
 
 
 class HTTPConnection:
-    """One server-side HTTP/1.x connection: bytes in, events out; responses in, bytes out."""
+    """One server-side HTTP/1.x connection: bytes in, events out; responses in, bytes out.
+
+    The h11 engine, and the base of the httptools one (_http_fast.FastHTTPConnection), which
+    shares its head accounting, its request checks (_accept), its response side, and hands it
+    every request it does not parse itself."""
+
+    #: The h11 connection parsing the current request; a subclass that parses most requests
+    #: itself sets _H11_AT_START to False and creates one only when it needs it (_new_h11).
+    _h11: h11.Connection
+    _H11_AT_START: ClassVar[bool] = True
 
     def __init__(self, limits: Limits | None = None) -> None:
         self.limits = limits or Limits()
-        self._h11 = self._new_h11()
+        if self._H11_AT_START:
+            self._h11 = self._new_h11()
         self._writer: ResponseWriter | None = None
         self._scan = bytearray()
         self._line_seen = False
@@ -108,6 +76,8 @@ class HTTPConnection:
         self._fast_head_bytes = min(limits.max_request_line_bytes, limits.max_header_bytes)
         self._body_seen = 0
         self._chunked = False
+        #: The length of the last head _check_head saw complete (the bytes up to its blank line).
+        self._head_length = 0
         self.failed = False
 
     def _new_h11(self) -> h11.Connection:
@@ -176,7 +146,7 @@ class HTTPConnection:
             if line_len > limits.max_request_line_bytes + 1:
                 return self._fail(414, "request line too long")
             self._line_seen = line_end >= 0
-        end = _head_end(scan, max(0, seen - 2))
+        end = head_end(scan, max(0, seen - 2))
         if end < 0:
             if len(scan) > limits.max_header_bytes:
                 return self._fail(431, "request head too large")
@@ -185,6 +155,7 @@ class HTTPConnection:
         self._line_seen = False
         if end > limits.max_header_bytes:
             return self._fail(431, "request head too large")
+        self._head_length = head_length(scan, end)
         return None
 
     def _events(self) -> list[Event]:
@@ -210,9 +181,9 @@ class HTTPConnection:
                 if type(head) is ProtocolError:
                     return events
             elif kind is h11.EndOfMessage:
-                events.append(_BODY_END)
+                events.append(BODY_END)
             elif kind is h11.ConnectionClosed:
-                events.append(_CLIENT_CLOSED)
+                events.append(CLIENT_CLOSED)
                 return events
             else:  # NEED_DATA or PAUSED
                 if self._chunked and self._body_too_large():
@@ -229,36 +200,47 @@ class HTTPConnection:
         return declared > self.limits.max_body_bytes
 
     def _validate(self, req: h11.Request) -> RequestHead | ProtocolError:
-        version = req.http_version
+        items = _header_items(req.headers)
+        return self._accept(
+            req.method,
+            req.target,
+            req.http_version,
+            header_dict(items),
+            len(items),
+            self._h11.they_are_waiting_for_100_continue,
+        )
+
+    def _accept(
+        self,
+        method: bytes,
+        target: bytes,
+        version: bytes,
+        headers: dict[bytes, list[bytes]],
+        count: int,
+        expect_continue: bool,
+    ) -> RequestHead | ProtocolError:
+        """Check a parsed request (`headers` from header_dict, `count` fields in all) for what
+        the parser leaves to the server, and start the response framing.  Both engines end
+        here, so a request gets the same status on both."""
         if not version.startswith(b"1."):
             return self._fail(505, "HTTP version not supported")
-        items = _header_items(req.headers)
-        if len(items) > self.limits.max_header_count:
+        if count > self.limits.max_header_count:
             return self._fail(431, "too many request headers")
-        headers: dict[bytes, list[bytes]] = {}
-        for name, value in items:
-            values = headers.get(name)
-            if values is None:
-                headers[name] = [value]
-            else:
-                values.append(value)
         content_length: int | None = None
         chunked = b"transfer-encoding" in headers
         if b"content-length" in headers:
             content_length = int(headers[b"content-length"][0])
         host = headers.get(b"host")
-        if host is not None and _HOST_RE.fullmatch(host[0]) is None:
+        if host is not None and HOST_RE.fullmatch(host[0]) is None:
             return self._fail(400, "invalid Host header")
         if chunked and content_length is not None:
             # RFC 9112 §6.1: a server MAY reject this; keeping the connection open smuggles.
             return self._fail(400, "Content-Length together with Transfer-Encoding")
-        target = req.target
-        method = req.method
         if not target.startswith(b"/"):
             if target == b"*":
                 if method != b"OPTIONS":
                     return self._fail(400, "asterisk-form target is only for OPTIONS")
-            elif _ABSOLUTE_RE.match(target) is None and method != b"CONNECT":
+            elif ABSOLUTE_RE.match(target) is None and method != b"CONNECT":
                 return self._fail(400, "authority-form target is only for CONNECT")
         if content_length is not None and content_length > self.limits.max_body_bytes:
             return self._fail(413, "request body too large")
@@ -267,13 +249,7 @@ class HTTPConnection:
         client_keep_alive = not (connection and any(b"close" in v.lower() for v in connection))
         self._writer = ResponseWriter(method, version, client_keep_alive)
         return RequestHead(
-            method,
-            target,
-            version,
-            headers,
-            self._h11.they_are_waiting_for_100_continue,
-            content_length,
-            chunked,
+            method, target, version, headers, expect_continue, content_length, chunked
         )
 
     def _fail(self, status: int, reason: str) -> ProtocolError:
@@ -337,14 +313,3 @@ def _header_items(headers: h11._headers.Headers) -> list[tuple[bytes, bytes]]:
     if full is not None:
         return [(name, value) for _, name, value in full]
     return list(headers)
-
-
-def _head_end(data: bytes | bytearray, start: int = 0) -> int:
-    """Index of the blank line that ends a head (h11 accepts bare LF line ends), or -1."""
-    crlf = data.find(b"\n\r\n", start)
-    lf = data.find(b"\n\n", start)
-    if crlf < 0:
-        return lf
-    if lf < 0:
-        return crlf
-    return min(crlf, lf)

@@ -24,13 +24,13 @@ import h11
 
 from . import _date
 from ._body import BodyStream, new_body
+from ._engines import make_connection
 from ._flow import FlowControl
 from ._http import (
     BodyChunk,
     BodyEnd,
     ClientClosed,
     Event,
-    HTTPConnection,
     ProtocolError,
     RequestHead,
 )
@@ -89,7 +89,7 @@ class HTTPChannel(asyncio.Protocol):
     def __init__(self, state: ServerState) -> None:
         self.state = state
         self.site = state.site
-        self.http = HTTPConnection(state.limits)
+        self.http = make_connection(state.config, state.limits)
         self.request: Request | None = None
         self.is_tls = False
         self.phase = HEAD
@@ -99,6 +99,9 @@ class HTTPChannel(asyncio.Protocol):
         self._pending: deque[Event] = deque()
         self._processing = False
         self._buffered_while_busy = 0
+        # The head of a streamed response waits here for its first body bytes (one write, one
+        # segment), at most until the end of the loop iteration.
+        self._head_pending = b""
         self._producer: Any = None
         self._producer_streaming = True
         # Where the body of the current request goes: a file (read by the resource once it is
@@ -345,7 +348,18 @@ class HTTPChannel(asyncio.Protocol):
             self.transport.write(simple_response(500, "the server produced an invalid response"))
             self._close()
             return
+        if body is None:
+            self._head_pending = data
+            self.state.loop.call_soon(self._flush_head)
+            return
         self.transport.write(data)
+
+    def _flush_head(self) -> None:
+        data = self._head_pending
+        if data:
+            self._head_pending = b""
+            if not self._closed:
+                self.transport.write(data)
 
     def write_body(self, data: bytes) -> None:
         """Write a piece of a streamed body."""
@@ -355,6 +369,9 @@ class HTTPChannel(asyncio.Protocol):
             except h11.LocalProtocolError as exc:
                 self._broken_response(exc)
                 return
+            if self._head_pending:
+                framed = self._head_pending + framed
+                self._head_pending = b""
             self.transport.write(framed)
             if self._producer is not None and not self._producer_streaming:
                 self.state.loop.call_soon(self._pull)
@@ -373,6 +390,7 @@ class HTTPChannel(asyncio.Protocol):
         except (AttributeError, OSError, ValueError):
             return False
         self.http.skip_body(count)
+        self._flush_head()
         try:
             sent = await self.state.loop.sendfile(self.transport, file, offset, count)
         except (OSError, RuntimeError) as exc:
@@ -398,7 +416,8 @@ class HTTPChannel(asyncio.Protocol):
         state = self.state
         if not self._closed and not self._ended:
             try:
-                self.transport.write(self.http.send_end())
+                self.transport.write(self._head_pending + self.http.send_end())
+                self._head_pending = b""
             except h11.LocalProtocolError as exc:
                 self._broken_response(exc, request)
         self._ended = True
@@ -442,6 +461,7 @@ class HTTPChannel(asyncio.Protocol):
     def abort(self) -> None:
         """Drop the connection at once (a response that cannot be completed)."""
         if not self._closed:
+            self._flush_head()  # what was said stands: the client sees a truncated response
             self._closed = True
             self.transport.abort()
 

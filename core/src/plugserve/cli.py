@@ -24,10 +24,12 @@ from typing import Final, NoReturn
 import pluggy
 
 from ._defaults import AccessLogPlugin
+from ._engines import ENGINES, engine_name
 from ._log import configure_error_log
 from ._plugins import KNOWN_PLUGINS, Hooks, PluginRecord, load_plugins, make_plugin_manager
 from ._run import serve, serve_until_signal
 from ._version import __version__
+from ._workers import serve_workers
 from .config import Config
 from .error import UsageError
 from .resource import IResource
@@ -129,6 +131,9 @@ def build_parser(pm: pluggy.PluginManager) -> argparse.ArgumentParser:
     core.add_argument("--add-header", action="append", default=[], type=_header,
                       metavar="'NAME: VALUE'", help="add a header to every response (repeatable)")
     core.add_argument("--pidfile", metavar="PATH", help="write the process id here while running")
+    core.add_argument("--workers", type=_positive_int, default=1, metavar="N",
+                      help="serve with N processes sharing the listening sockets, under a "
+                      "supervisor that restarts them and reloads on SIGHUP (default 1)")
     core.add_argument("--display-tracebacks", action="store_true",
                       help="show tracebacks in 500 pages (development only)")
     core.add_argument("--no-sendfile", action="store_true",
@@ -136,6 +141,10 @@ def build_parser(pm: pluggy.PluginManager) -> argparse.ArgumentParser:
     core.add_argument("--encode", action="append", default=[], metavar="CODING",
                       help="compress every response with this coding when the client accepts "
                       "it (e.g. gzip; repeatable)")
+    core.add_argument("--http", choices=ENGINES, default=Config.http_engine,
+                      help="HTTP/1.1 parser: h11, httptools (the fast one: pip install "
+                      "\"plugserve[fast]\"), or auto, httptools when it is installed "
+                      "(default %(default)s)")
     defaults = Config()
     limits = parser.add_argument_group("limits")
     for flag, field, kind, text in _LIMIT_FLAGS:
@@ -155,11 +164,13 @@ def config_from_args(args: argparse.Namespace) -> Config:
         **{field: getattr(args, field) for _, field, _, _ in _LIMIT_FLAGS},
         display_tracebacks=args.display_tracebacks,
         sendfile=not args.no_sendfile,
+        http_engine=args.http,
         logfile=args.logfile,
         access_log=not args.no_access_log,
         add_headers=tuple(args.add_header),
         encode=tuple(args.encode),
         pidfile=args.pidfile,
+        workers=args.workers,
         config_file=args.config,
         plugins=tuple(args.plugin),
         no_plugins=tuple(args.no_plugin),
@@ -262,7 +273,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                   file=sys.stderr)
     parser = build_parser(pm)
     args = parser.parse_args(argv)
-    config = config_from_args(args)
+    try:
+        config = config_from_args(args)  # --http httptools without httptools fails here
+    except UsageError as exc:
+        _fail(str(exc))
     hooks = Hooks(pm, selected=config.plugins)
     try:
         site_or_root: Site | IResource | None = None
@@ -284,7 +298,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         _check_encoders(config, hooks)
     except UsageError as exc:
         _fail(str(exc))
-    return _serve(site_or_root, config, hooks)
+    return _serve(site_or_root, config, hooks, argv)
 
 
 def _cwd_importable() -> None:
@@ -307,9 +321,14 @@ def _check_encoders(config: Config, hooks: Hooks) -> None:
                              f"{', '.join(sorted(known)) or 'none'})")
 
 
-def _serve(site_or_root: Site | IResource, config: Config, hooks: Hooks) -> int:
+def _serve(
+    site_or_root: Site | IResource, config: Config, hooks: Hooks, argv: Sequence[str] = ()
+) -> int:
+    if config.workers > 1:  # each worker runs this command again, on the supervisor's sockets
+        return serve_workers(site_or_root, config, hooks, lambda: main(argv))
     async def run() -> None:
         server = await serve(site_or_root, config=config, hooks=hooks)
+        print(f"plugserve: HTTP engine: {engine_name(config.http_engine)}", flush=True)
         await serve_until_signal(server)
 
     if config.pidfile:

@@ -11,7 +11,8 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
-from ._http import Limits
+from ._engines import engine_name
+from ._http_common import Limits
 
 __all__ = ["Config"]
 
@@ -34,11 +35,17 @@ class Config:
     display_tracebacks: bool = False
     #: Send file bodies with `loop.sendfile` where possible (`--no-sendfile` turns it off).
     sendfile: bool = True
+    #: The HTTP/1.1 parser (`--http`): "h11", "httptools" (the `plugserve[fast]` extra), or
+    #: "auto", httptools when it is installed.
+    http_engine: str = "auto"
     logfile: str | None = None
     access_log: bool = True
     add_headers: tuple[tuple[bytes, bytes], ...] = ()
     encode: tuple[str, ...] = ()
     pidfile: str | None = None
+    #: Processes serving the listening sockets (`--workers`); above 1, a supervisor
+    #: process binds the sockets, forks the workers and restarts them (see _workers.py).
+    workers: int = 1
     config_file: str | None = None
     plugins: tuple[str, ...] = ()
     no_plugins: tuple[str, ...] = ()
@@ -46,6 +53,11 @@ class Config:
     #: Extension -> factory(path, registry) from every plugin's `plugserve_processors`,
     #: merged; filled in before `plugserve_make_root` is called.
     processors: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
+
+    def __post_init__(self) -> None:
+        # An unknown engine, or httptools when it is not installed, fails here (UsageError),
+        # not at the first connection.
+        engine_name(self.http_engine)
 
     @property
     def limits(self) -> Limits:
