@@ -10,12 +10,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import socket
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from ._protocol import HTTPChannel
 from .config import Config
-from .endpoints import listen, parse_endpoint
+from .endpoints import Endpoint, listen, listen_on, parse_endpoint
 from .http_headers import canonical_name
 
 if TYPE_CHECKING:
@@ -55,7 +56,7 @@ class Server:
         self.config = config
         self.hooks = hooks
         self.addresses: list[str] = []
-        self._servers: list[asyncio.Server] = []
+        self._servers: list[asyncio.AbstractServer] = []
         self._state: ServerState | None = None
         self._sweeper: asyncio.Task[None] | None = None
         self._closed = asyncio.Event()
@@ -73,6 +74,21 @@ class Server:
             for endpoint in parsed:
                 server, urls = await listen(endpoint, lambda: HTTPChannel(state))
                 self._servers.append(server)
+                self.addresses.extend(urls)
+        except BaseException:
+            for started in self._servers:
+                started.close()
+            raise
+        self._sweeper = state.loop.create_task(self._sweep(state))
+
+    async def start_on(self, bound: Sequence[tuple[Endpoint, Sequence[socket.socket]]]) -> None:
+        """Serve sockets that are already bound and listening (a worker serves those its
+        supervisor made with `bind_sockets`), with their endpoints' settings (TLS, backlog)."""
+        state = self._state = ServerState(self.site, self.config, self.hooks)
+        try:
+            for endpoint, sockets in bound:
+                servers, urls = await listen_on(endpoint, sockets, lambda: HTTPChannel(state))
+                self._servers.extend(servers)
                 self.addresses.extend(urls)
         except BaseException:
             for server in self._servers:
@@ -104,13 +120,20 @@ class Server:
                     except Exception:  # noqa: BLE001 - the sweeper must survive any channel
                         _log.exception("error while timing out a connection")
 
-    async def close(self, timeout: float | None = None) -> None:
-        """Stop accepting, let requests in flight finish (up to the deadline), then close."""
+    async def close(self, timeout: float | None = None, *, grace_s: float = 0.0) -> None:
+        """Stop accepting, let requests in flight finish (up to the deadline), then close.
+
+        `grace_s` (a worker's, while other workers keep serving the same sockets): after the
+        listeners close, connections already accepted keep being served normally this long
+        before the shutdown starts, so that one accepted an instant before is not refused (503)
+        or closed before its first request arrives; a new worker would have served it."""
         if self._closed.is_set():
             return
         timeout = self.config.shutdown_timeout_s if timeout is None else timeout
         for server in self._servers:
             server.close()
+        if grace_s > 0:
+            await asyncio.sleep(grace_s)
         state = self._state
         if state is not None:
             state.closing = True

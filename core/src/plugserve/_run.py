@@ -7,7 +7,9 @@ import asyncio
 import contextlib
 import dataclasses
 import signal
+import socket
 import sys
+from collections.abc import Sequence
 from typing import Any
 
 import pluggy
@@ -16,10 +18,11 @@ from ._defaults import AccessLogPlugin
 from ._listener import Server
 from ._plugins import Hooks, make_plugin_manager
 from .config import Config
+from .endpoints import Endpoint
 from .resource import IResource
 from .server import Site
 
-__all__ = ["prepare_site", "run", "serve"]
+__all__ = ["prepare_site", "run", "serve", "serve_sockets", "serve_until_signal", "stop"]
 
 
 def prepare_site(site: Site, config: Config, hooks: Hooks) -> None:
@@ -63,38 +66,72 @@ async def serve(
     config = config or Config()
     if endpoints:
         config = dataclasses.replace(config, listen=tuple(endpoints))
+    server = _new_server(site_or_resource, config, hooks)
+    await server.start(config.listen)
+    return server
+
+
+async def serve_sockets(
+    site_or_resource: Site | IResource,
+    bound: Sequence[tuple[Endpoint, Sequence[socket.socket]]],
+    *,
+    config: Config,
+    hooks: Hooks | None = None,
+) -> Server:
+    """`serve`, on sockets already bound and listening (a worker's; see _workers.py)."""
+    server = _new_server(site_or_resource, config, hooks)
+    await server.start_on(bound)
+    return server
+
+
+def _new_server(site_or_resource: Site | IResource, config: Config, hooks: Hooks | None) -> Server:
     site = _as_site(site_or_resource)
     if hooks is None:
         hooks = Hooks(default_plugin_manager(config, site.logPath))
         hooks.configure(config)
     prepare_site(site, config, hooks)
-    server = Server(site, config, hooks)
-    await server.start(config.listen)
-    return server
+    return Server(site, config, hooks)
+
+
+async def stop(server: Server, grace_s: float = 0.0) -> None:
+    """The graceful stop: close the server (see Server.close), then the plugins' unconfigure."""
+    await server.close(grace_s=grace_s)
+    hooks = server.hooks
+    if hooks is not None:
+        await hooks.unconfigure(server.config)
 
 
 async def serve_until_signal(server: Server) -> None:
     """Print the addresses, then wait for SIGINT/SIGTERM and stop gracefully."""
     for address in server.addresses:
         print(f"plugserve: listening on {address}", flush=True)
-    stop = asyncio.Event()
+    stop_event = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError, RuntimeError):
-            loop.add_signal_handler(sig, stop.set)
-    await stop.wait()
+            loop.add_signal_handler(sig, stop_event.set)
+    await stop_event.wait()
     print("plugserve: shutting down", file=sys.stderr, flush=True)
-    await server.close()
-    hooks = server.hooks
-    if hooks is not None:
-        await hooks.unconfigure(server.config)
+    await stop(server)
 
 
 def run(site_or_resource: Site | IResource, *endpoints: str, **settings: Any) -> None:
     """Serve until SIGINT/SIGTERM: `plugserve.run(Site(root), "tcp:8080")`.
 
-    Keyword arguments are Config fields (`max_body_bytes=...`, `logfile=...`)."""
+    Keyword arguments are Config fields (`max_body_bytes=...`, `logfile=...`, `workers=4`).
+    With `workers` above 1 the calling process becomes the supervisor of that many forked
+    workers, each serving the objects built before the call (see docs/cli.md)."""
     config = Config(**settings)
+    if config.workers > 1:
+        from ._workers import serve_workers  # _workers imports this module
+
+        if endpoints:
+            config = dataclasses.replace(config, listen=tuple(endpoints))
+        status = serve_workers(site_or_resource, config, None,
+                               lambda: run(site_or_resource, *endpoints, **settings))
+        if status:
+            raise SystemExit(status)
+        return
 
     async def main() -> None:
         server = await serve(site_or_resource, *endpoints, config=config)
@@ -102,5 +139,3 @@ def run(site_or_resource: Site | IResource, *endpoints: str, **settings: Any) ->
 
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(main())
-
-

@@ -11,18 +11,22 @@ value is written `\\:`.  `port=`, `address=` and `interface=` may also be given 
 from __future__ import annotations
 
 import asyncio
+import errno
+import logging
 import os
 import socket
 import ssl
 import stat
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from typing import Final
 
 from .error import UsageError
 
-__all__ = ["Endpoint", "listen", "parse_endpoint"]
+__all__ = ["Endpoint", "bind_sockets", "listen", "listen_on", "parse_endpoint", "socket_urls"]
 
 _KINDS = ("tcp", "tcp6", "unix", "ssl")
+_log = logging.getLogger("plugserve")
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,23 +148,192 @@ async def listen(
     loop = asyncio.get_running_loop()
     if endpoint.kind == "unix":
         assert endpoint.path is not None
-        if os.path.exists(endpoint.path) and stat.S_ISSOCK(os.stat(endpoint.path).st_mode):
-            os.unlink(endpoint.path)
+        _remove_stale_socket(endpoint.path)
         server = await loop.create_unix_server(factory, endpoint.path, backlog=endpoint.backlog)
         if endpoint.mode is not None:
             os.chmod(endpoint.path, endpoint.mode)
-        return server, [f"http+unix://{endpoint.path}"]
+        return server, socket_urls(endpoint, server.sockets)
     family = socket.AF_INET6 if endpoint.kind == "tcp6" else socket.AF_INET
-    host = endpoint.interface or ("::" if family == socket.AF_INET6 else "0.0.0.0")
     context = _ssl_context(endpoint) if endpoint.is_tls else None
     server = await loop.create_server(
-        factory, host, endpoint.port, family=family, backlog=endpoint.backlog, ssl=context,
-        reuse_address=True,
+        factory, _host(endpoint), endpoint.port, family=family, backlog=endpoint.backlog,
+        ssl=context, reuse_address=True,
     )
-    scheme = "https" if context else "http"
+    return server, socket_urls(endpoint, server.sockets)
+
+
+def _host(endpoint: Endpoint) -> str:
+    return endpoint.interface or ("::" if endpoint.kind == "tcp6" else "0.0.0.0")
+
+
+def _remove_stale_socket(path: str) -> None:
+    """A socket file left by an earlier run is replaced; any other file is an error (bind's)."""
+    if os.path.exists(path) and stat.S_ISSOCK(os.stat(path).st_mode):
+        os.unlink(path)
+
+
+def socket_urls(endpoint: Endpoint, sockets: Iterable[socket.socket]) -> list[str]:
+    """The URLs of an endpoint's listening sockets, with the ports they really got."""
+    if endpoint.kind == "unix":
+        return [f"http+unix://{endpoint.path}"]
+    scheme = "https" if endpoint.is_tls else "http"
     urls = []
-    for sock in server.sockets:
+    for sock in sockets:
         address = sock.getsockname()
         shown = f"[{address[0]}]" if sock.family == socket.AF_INET6 else address[0]
         urls.append(f"{scheme}://{shown}:{address[1]}")
-    return server, urls
+    return urls
+
+
+def bind_sockets(endpoint: Endpoint) -> list[socket.socket]:
+    """Create, bind and listen on an endpoint's sockets, without serving them.
+
+    This is what a supervisor does once before it forks its workers (`--workers`), which then
+    serve the same sockets with `listen_on`: `tcp:0` is bound once, so every worker has the same
+    port, and the kernel queues connections on one socket for whichever worker accepts first.
+    The sockets are those `listen` would make: SO_REUSEADDR, IPv6-only for tcp6:, one per
+    address the interface resolves to.  An ssl: endpoint's key is loaded here too, so that a
+    bad key is reported before any worker starts."""
+    if endpoint.is_tls:
+        _ssl_context(endpoint)
+    if endpoint.kind == "unix":
+        return [_bind_unix(endpoint)]
+    family = socket.AF_INET6 if endpoint.kind == "tcp6" else socket.AF_INET
+    infos = socket.getaddrinfo(_host(endpoint), endpoint.port, family=family,
+                               type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    sockets: list[socket.socket] = []
+    try:
+        for af, kind, proto, _, address in dict.fromkeys(infos):
+            sock = socket.socket(af, kind, proto)
+            sockets.append(sock)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            if af == socket.AF_INET6:
+                sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+            try:
+                sock.bind(address)
+            except OSError as exc:  # asyncio's wording, as `listen` reports it
+                raise OSError(exc.errno, f"error while attempting to bind on address "
+                              f"{address!r}: {(exc.strerror or str(exc)).lower()}") from None
+            sock.listen(endpoint.backlog)
+            sock.setblocking(False)
+    except BaseException:
+        for sock in sockets:
+            sock.close()
+        raise
+    return sockets
+
+
+def _bind_unix(endpoint: Endpoint) -> socket.socket:
+    assert endpoint.path is not None
+    _remove_stale_socket(endpoint.path)
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        try:
+            sock.bind(endpoint.path)
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                raise OSError(exc.errno, f"Address {endpoint.path!r} is already in use") from None
+            raise
+        if endpoint.mode is not None:
+            os.chmod(endpoint.path, endpoint.mode)
+        sock.listen(endpoint.backlog)
+        sock.setblocking(False)
+    except BaseException:
+        sock.close()
+        raise
+    return sock
+
+
+#: Connections a worker accepts per wake-up of a shared socket (asyncio's own loop takes up to
+#: the backlog): all workers wake for a connection, and with a large burst the first one awake
+#: takes every connection queued at that moment, so 50 connections opened at once could all go
+#: to one worker.  Measured on 2 workers (docs/cli.md), 1 to 4 spread them evenly enough.
+ACCEPT_BURST: Final = 4
+
+
+async def listen_on(
+    endpoint: Endpoint, sockets: Sequence[socket.socket], factory: Callable[[], asyncio.Protocol],
+    *, accept_burst: int = ACCEPT_BURST,
+) -> tuple[list[asyncio.AbstractServer], list[str]]:
+    """Serve sockets made by `bind_sockets` (in this process or a parent, shared with other
+    processes); return the servers and their URLs.  Closing a server closes this process's copy
+    of its socket only: connections queued on it wait for the other processes."""
+    loop = asyncio.get_running_loop()
+    context = _ssl_context(endpoint) if endpoint.is_tls else None
+    servers = [_Acceptor(loop, sock, factory, context, accept_burst) for sock in sockets]
+    return list(servers), socket_urls(endpoint, sockets)
+
+
+class _Acceptor(asyncio.AbstractServer):
+    """Accepts up to `burst` connections each time a shared listening socket is readable and
+    hands each to asyncio (`connect_accepted_socket`, which does the TLS handshake)."""
+
+    def __init__(
+        self, loop: asyncio.AbstractEventLoop, sock: socket.socket,
+        factory: Callable[[], asyncio.Protocol], context: ssl.SSLContext | None, burst: int,
+    ) -> None:
+        self._loop = loop
+        self._sock: socket.socket | None = sock
+        self._factory = factory
+        self._context = context
+        self._burst = burst
+        self._tasks: set[asyncio.Task[object]] = set()
+        sock.setblocking(False)
+        loop.add_reader(sock.fileno(), self._accept)
+
+    def _accept(self) -> None:
+        sock = self._sock
+        if sock is None:
+            return
+        for _ in range(self._burst):
+            try:
+                conn, _ = sock.accept()
+            except (BlockingIOError, InterruptedError, ConnectionAbortedError):
+                return  # another process took it, or the queue is empty
+            except OSError as exc:
+                if exc.errno not in (errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM):
+                    raise
+                # Out of descriptors or memory: the socket stays readable, so stop watching it
+                # for a second (as asyncio does) instead of spinning.
+                _log.warning("cannot accept connections for now: %s", exc)
+                self._loop.remove_reader(sock.fileno())
+                self._loop.call_later(1.0, self._resume)
+                return
+            conn.setblocking(False)
+            task = self._loop.create_task(
+                self._loop.connect_accepted_socket(self._factory, conn, ssl=self._context))
+            self._tasks.add(task)
+            task.add_done_callback(self._connected)
+
+    def _connected(self, task: asyncio.Task[object]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            _log.debug("connection setup failed: %s", task.exception())  # a failed TLS handshake
+
+    def _resume(self) -> None:
+        if self._sock is not None:
+            self._loop.add_reader(self._sock.fileno(), self._accept)
+
+    def close(self) -> None:
+        sock, self._sock = self._sock, None
+        if sock is not None:
+            self._loop.remove_reader(sock.fileno())
+            sock.close()
+
+    def get_loop(self) -> asyncio.AbstractEventLoop:
+        return self._loop
+
+    def is_serving(self) -> bool:
+        return self._sock is not None
+
+    async def start_serving(self) -> None:
+        """It serves from the start."""
+
+    async def serve_forever(self) -> None:
+        while self._sock is not None:
+            await asyncio.sleep(1)
+
+    async def wait_closed(self) -> None:
+        """Connections being set up when it closed (TLS handshakes) are finished or failed."""
+        if self._tasks:
+            await asyncio.wait(list(self._tasks))
