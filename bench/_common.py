@@ -1,6 +1,8 @@
-"""Shared helpers of the benchmark drivers (hello.py, static.py): setup, server processes, wrk.
+"""Shared helpers of the benchmark drivers (run.py; hello.py, static.py): setup, server
+processes, wrk.
 
-Each driver pins its servers to CPU 0 and its load generators to CPU 1, installs what it
+Each driver pins its servers to CPU 0 and its load generators to CPU 1 (run.py's workers
+scenario pins neither: pass `cpu=None`), installs what it
 needs (Debian packages with apt-get, Python peers into a virtualenv of its own, default
 bench/.venv) and reads the servers' CPU time from /proc.  Only the standard library is used.
 """
@@ -20,7 +22,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -180,10 +182,11 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def cpu_ticks(cpu: int) -> tuple[int, int]:
-    """(steal, total) clock ticks of one CPU since boot, from /proc/stat."""
+def cpu_ticks(cpu: int | None) -> tuple[int, int]:
+    """(steal, total) clock ticks of one CPU (None: all CPUs) since boot, from /proc/stat."""
+    prefix = "cpu " if cpu is None else f"cpu{cpu} "
     for line in Path("/proc/stat").read_text().splitlines():
-        if line.startswith(f"cpu{cpu} "):
+        if line.startswith(prefix):
             # user nice system idle iowait irq softirq steal guest guest_nice
             ticks = [int(n) for n in line.split()[1:]]
             return ticks[7], sum(ticks[:8])
@@ -199,6 +202,29 @@ def children(pid: int) -> list[int]:
         except OSError:
             continue
     return pids
+
+
+def descendants(pid: int) -> list[int]:
+    """Every process below `pid` (children, their children...): gunicorn's worker, nginx's
+    worker, plugserve's --workers processes.  Processes that end meanwhile are left out."""
+    found: list[int] = []
+    todo = [pid]
+    while todo:
+        try:
+            kids = children(todo.pop())
+        except OSError:
+            continue
+        found += kids
+        todo += kids
+    return found
+
+
+def command_line(pid: int) -> bytes | None:
+    """The raw /proc/PID/cmdline of `pid`, None once it has ended."""
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return None
 
 
 def proc_status_kib(pid: int, field: str) -> int:
@@ -261,21 +287,33 @@ def start_server(
     start_timeout: float,
     path: str,
     body: bytes,
+    *,
+    cpu: int | None = SERVER_CPU,
+    cwd: Path | None = None,
+    env: Mapping[str, str] | None = None,
 ) -> subprocess.Popen[bytes]:
-    """Start `command` pinned to SERVER_CPU (taskset execs it, so the pid is the server's),
-    its output going to `server_log`, and wait until GET `path` answers 200 `body`.
+    """Start `command` pinned to `cpu` (taskset execs it, so the pid is the server's; None: not
+    pinned), in `cwd` with `env` added to the environment, its output going to `server_log`,
+    and wait until GET `path` answers 200 `body`.
     On failure the server is stopped and PeerError says why, with the end of its output."""
-    command = ["taskset", "-c", str(SERVER_CPU), *command]
-    log(f"{name}: starting {shlex.join(command)} (output: {server_log})")
+    if cpu is not None:
+        command = ["taskset", "-c", str(cpu), *command]
+    where = f" in {cwd}" if cwd is not None else ""
+    log(f"{name}: starting {shlex.join(command)}{where} (output: {server_log})")
     with server_log.open("wb") as log_file:
         # stdout and stderr go to a file: no peer writes to a terminal while measured.
         process = subprocess.Popen(
-            command, stdin=subprocess.DEVNULL, stdout=log_file, stderr=subprocess.STDOUT
+            command,
+            stdin=subprocess.DEVNULL,
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+            cwd=cwd,
+            env=None if env is None else {**os.environ, **env},
         )
     try:
         wait_until_answering(process, port, start_timeout, path, body)
         comm = Path(f"/proc/{process.pid}/comm").read_text().strip()
-        if comm == "taskset":
+        if cpu is not None and comm == "taskset":
             raise PeerError("taskset did not exec the server; cannot measure its CPU time")
     except PeerError as exc:
         stop(process)
@@ -290,17 +328,18 @@ def start_server(
 @dataclass
 class Probe:
     """What a server did during a measured run: its CPU time (the pids given, all threads),
-    the hypervisor's steal on SERVER_CPU, and how much it wrote to its log."""
+    the hypervisor's steal on `steal_cpu` (None: all CPUs), and how much it wrote to its log."""
 
     pids: tuple[int, ...]
     server_log: Path
     cpu: float = 0.0
     steal_percent: float = 0.0
     log_growth: int = 0
+    steal_cpu: int | None = SERVER_CPU
 
     def __enter__(self) -> Probe:
         self._log_size = self.server_log.stat().st_size
-        self._steal, self._ticks = cpu_ticks(SERVER_CPU)
+        self._steal, self._ticks = cpu_ticks(self.steal_cpu)
         self._cpu = sum(cpu_seconds(pid) for pid in self.pids)
         return self
 
@@ -309,15 +348,16 @@ class Probe:
             self.cpu = sum(cpu_seconds(pid) for pid in self.pids) - self._cpu
         except OSError:
             self.cpu = float("nan")  # a server died; the caller reports that
-        steal, ticks = cpu_ticks(SERVER_CPU)
+        steal, ticks = cpu_ticks(self.steal_cpu)
         self.steal_percent = 100 * (steal - self._steal) / max(1, ticks - self._ticks)
         self.log_growth = self.server_log.stat().st_size - self._log_size
 
     def notes(self) -> list[str]:
         notes = []
         if self.steal_percent > STEAL_NOTE_PERCENT:
+            where = "all CPUs" if self.steal_cpu is None else f"CPU {self.steal_cpu}"
             notes.append(
-                f"the hypervisor stole {self.steal_percent:.0f}% of CPU {SERVER_CPU} during the run"
+                f"the hypervisor stole {self.steal_percent:.0f}% of {where} during the run"
             )
         if self.log_growth > LOG_GROWTH_NOTE_BYTES:
             notes.append(
@@ -346,10 +386,24 @@ class WrkResult:
 
 
 def run_wrk(
-    wrk: str, port: int, seconds: int, connections: int, path: str = "/", latency: bool = True
+    wrk: str,
+    port: int,
+    seconds: int,
+    connections: int,
+    path: str = "/",
+    latency: bool = True,
+    *,
+    cpu: int | None = CLIENT_CPU,
+    threads: int = 1,
+    headers: Sequence[str] = (),
 ) -> str:
-    command = ["taskset", "-c", str(CLIENT_CPU), wrk, "-t1", f"-c{connections}"]
+    """Run wrk against 127.0.0.1:`port`, pinned to `cpu` (None: not pinned), with extra
+    request `headers` ("Name: value"); its stdout, or PeerError if it fails."""
+    command = [] if cpu is None else ["taskset", "-c", str(cpu)]
+    command += [wrk, f"-t{threads}", f"-c{connections}"]
     command += [f"-d{seconds}s", *(["--latency"] if latency else [])]
+    for header in headers:
+        command += ["-H", header]
     command.append(f"http://{HOST}:{port}{path}")
     done = subprocess.run(
         command, check=False, capture_output=True, text=True, timeout=seconds + 60

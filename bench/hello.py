@@ -8,10 +8,12 @@ request (user+sys from /proc/PID/stat around the measured run), then prints a ma
 and writes it to bench/last-hello.md.
 
 It installs what it needs: wrk from Debian (apt-get) and the peers into a virtualenv of its
-own (default bench/.venv), plugserve itself as an editable install of repo_root/core.
+own (default bench/.venv), plugserve itself as an editable install of repo_root/core (with
+its `fast` extra, httptools, for the plugserve-httptools peer).
 
 Usage: python bench/hello.py [--duration 10] [--connections 50]
-                             [--peers plugserve,twisted,aiohttp,uvicorn-h11]
+                             [--peers plugserve,plugserve-httptools,twisted,aiohttp,
+                                      uvicorn-h11,uvicorn-httptools]
 
 Exit status: 0 if every peer was measured, 1 if some peer was skipped, 2 on a setup error.
 Only the standard library is used here.
@@ -83,6 +85,13 @@ PEERS: dict[str, Peer] = {
             ("-e", str(CORE_DIR)),
             ("plugserve", "h11"),
         ),
+        Peer(
+            "plugserve-httptools",
+            "plugserve_httptools_hello.py",
+            ("plugserve", "httptools"),
+            ("-e", f"{CORE_DIR}[fast]"),
+            ("plugserve", "httptools"),
+        ),
         Peer("twisted", "twisted_hello.py", ("twisted.web",), ("twisted",), ("twisted",)),
         Peer("aiohttp", "aiohttp_hello.py", ("aiohttp",), ("aiohttp",), ("aiohttp",)),
         Peer(
@@ -91,6 +100,13 @@ PEERS: dict[str, Peer] = {
             ("uvicorn", "h11"),
             ("uvicorn", "h11"),
             ("uvicorn", "h11"),
+        ),
+        Peer(
+            "uvicorn-httptools",
+            "uvicorn_httptools_hello.py",
+            ("uvicorn", "httptools"),
+            ("uvicorn", "httptools"),
+            ("uvicorn", "httptools"),
         ),
     )
 }

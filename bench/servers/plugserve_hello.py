@@ -14,4 +14,5 @@ class Hello(Resource):
 
 
 # No access log, like the other peers (the driver also sends stdout/stderr to a file).
-plugserve.run(Hello(), f"tcp:{sys.argv[1]}:interface=127.0.0.1", access_log=False)
+plugserve.run(Hello(), f"tcp:{sys.argv[1]}:interface=127.0.0.1", access_log=False,
+              http_engine="h11")
