@@ -46,6 +46,8 @@ class Pid(Resource):
                 f.write(str(os.getpid()))
         if request.path == b"/crash":
             os._exit(3)
+        if request.path == b"/boom":
+            raise RuntimeError("kaboom")
         if request.path == b"/block":
             time.sleep(seconds)
         if request.path == b"/slow":
@@ -177,11 +179,15 @@ def test_each_worker_is_a_process_of_its_own(pid_site: Path, tmp_path: Path) -> 
         blocked, other = answering_pid_while_one_is_blocked(server, marker)
         assert blocked != other and {blocked, other} == workers
         assert server.process.pid not in workers
+        assert get(server, "/boom")[0] == 500
         code, out, err = server.stop()
     assert code == 0
     assert out == ""  # the listening lines were printed once, before `running` returned
     assert err.count("plugserve: shutting down") == 1
-    assert "2 workers serving" in err
+    assert "[plugserve] INFO: 2 workers serving" in err
+    # The error log of a worker names it.
+    logged_by = re.search(r"\[plugserve (\d+)\] ERROR: ", err)
+    assert logged_by is not None and int(logged_by.group(1)) in workers
 
 
 def test_a_killed_worker_is_replaced(pid_site: Path) -> None:

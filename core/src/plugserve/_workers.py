@@ -105,16 +105,18 @@ def serve_workers(
     if context is not None:
         return _serve_in_worker(site_or_root, config, hooks, context)
     configure_error_log()
-    try:
-        bound = [(e, bind_sockets(e)) for e in map(parse_endpoint, config.listen)]
-    except UsageError as exc:
-        return _usage_error(str(exc))
-    except OSError as exc:
-        return _usage_error(f"cannot listen: {exc}")
-    if config.pidfile:
+    if config.pidfile:  # as a single process does: before binding, removed in any case
         with open(config.pidfile, "w") as f:
             f.write(f"{os.getpid()}\n")
+    bound: list[tuple[Endpoint, list[socket.socket]]] = []
     try:
+        try:
+            for endpoint in map(parse_endpoint, config.listen):
+                bound.append((endpoint, bind_sockets(endpoint)))
+        except UsageError as exc:
+            return _usage_error(str(exc))
+        except OSError as exc:
+            return _usage_error(f"cannot listen: {exc}")
         return Supervisor(config, bound, worker_main).run()
     finally:
         for _, sockets in bound:
