@@ -75,9 +75,10 @@ class BodyStream:
             self._cond.notify_all()
 
     def fail(self, reason: str) -> None:
-        """The body will not be completed: pending and later reads raise RequestBodyError."""
+        """The body will not be completed: pending and later reads raise RequestBodyError.
+        The first reason stands (a 413 is followed by the close it causes)."""
         with self._cond:
-            if not self._eof:
+            if not self._eof and self._error is None:
                 self._error = RequestBodyError(reason)
             self._cond.notify_all()
 
