@@ -104,10 +104,10 @@ class HTTPChannel(asyncio.Protocol):
         self._head_pending = b""
         self._producer: Any = None
         self._producer_streaming = True
-        # Where the body of the current request goes: a file (read by the resource once it is
-        # complete), a BodyStream (read while it arrives), or nowhere (None: its response
-        # is already finished, so the rest of the body is read and dropped).
-        self._sink: IO[bytes] | None = None
+        # The body of the current request goes to the BodyStream its resource reads while it
+        # arrives, else to request.content (read once complete by `_resource`, the resource
+        # traversal found), else nowhere: with no request, its response is already finished,
+        # so the rest of the body is read and dropped.
         self._stream: BodyStream | None = None
         self._resource: Any = None
 
@@ -239,7 +239,6 @@ class HTTPChannel(asyncio.Protocol):
             self.transport.write(self.http.send_continue())
         # A request with a body is traversed now, so that its resource can choose to read the
         # body as it arrives; it is rendered when the body is complete otherwise.
-        self._sink = content
         resource = self.site._locate(request)
         if resource is None or request.finished or self.request is not request:
             return
@@ -247,7 +246,6 @@ class HTTPChannel(asyncio.Protocol):
             stream = BodyStream(state.loop, self._stream_drained)
             content.close()
             request.content = stream  # type: ignore[assignment]
-            self._sink = None
             self._stream = stream
             self.site._render(request, resource, streaming=True)
         else:
@@ -260,8 +258,8 @@ class HTTPChannel(asyncio.Protocol):
                 self.flow.pause_reading()  # the reader is behind: no body timeout meanwhile
                 self.deadline = 0.0
                 return
-        elif self._sink is not None:
-            self._sink.write(data)
+        elif self.request is not None:
+            self.request.content.write(data)
         self.deadline = self.state.loop.time() + self.state.config.body_timeout_s
 
     def _stream_drained(self) -> None:
@@ -274,7 +272,7 @@ class HTTPChannel(asyncio.Protocol):
         request = self.request
         resource = self._resource
         stream = self._stream
-        self._sink = self._stream = self._resource = None
+        self._stream = self._resource = None
         self.phase = BUSY
         self.deadline = 0.0
         self._buffered_while_busy = 0
@@ -431,7 +429,7 @@ class HTTPChannel(asyncio.Protocol):
         if self.phase == BODY:
             # Answered before the request body was complete (an error page, or a streaming
             # resource that did not read it all): read the rest, drop it, then go on.
-            self._sink = self._stream = self._resource = None
+            self._stream = self._resource = None
             self.flow.resume_reading()
             self.deadline = state.loop.time() + state.config.body_timeout_s
             return
