@@ -9,8 +9,10 @@ copied to a temporary folder first, so that the tests can edit them:
   Scripts" (great.rpy, the simple MyGreatResource; counter.rpy, the visitor counter kept in the
   registry, with SillyWeb.py), plus an index.rpy; served with `plugserve --path`, which runs
   .rpy files "by default", as the guide says of `twistd web --path`.
-- rpy_configs/: "Modifying File Resources", `indexNames=['index.rpy']` and `ignoreExt(".rpy")`
-  with `script.ResourceScript` as the processor; served with `plugserve --config`.
+- static_index_processors.py and static_ignore_ext.py: "Modifying File Resources",
+  `indexNames=['index.rpy']` and `ignoreExt(".rpy")` with `script.ResourceScript` as the
+  processor (shared with test_static_guide_examples.py); served here with `plugserve --config`
+  over the guide's scripts.
 - rpy_vhost/: "Using VHostMonster", vhost.rpy (needs plugserve-vhost: skipped without it), and
   two scripts in its style that only build a resource from a plugin (plugserve_static) or from
   the core (plugserve.util).
@@ -45,7 +47,6 @@ GUIDE = REPO / "examples" / "guide"
 FILES = {
     "rpy_scripts": ["SillyWeb.py", "counter.rpy", "great.rpy", "hello.rpy", "index.rpy",
                     "myresource.py", "reloading.rpy"],
-    "rpy_configs": ["ignore_ext.py", "index_processors.py"],
     "rpy_vhost": ["docs.rpy", "moved.rpy", "vhost.rpy"],
 }
 
@@ -165,7 +166,7 @@ def test_index_names_and_processors(scripts: Path) -> None:
     shutil.copy(scripts / "index.rpy", scripts / "other" / "index.rpy")
     (scripts / "plain").mkdir()
     (scripts / "plain" / "index.html").write_text("<h1>plain</h1>\n")
-    config = str(GUIDE / "rpy_configs" / "index_processors.py")
+    config = str(GUIDE / "static_index_processors.py")
     with serve("--config", config, env={"HTDOCS": str(scripts)}) as server:
         assert b"<h1>Resource scripts</h1>" in get(server.url, "/").body
         assert b"<h1>Resource scripts</h1>" in get(server.url, "/other/").body
@@ -177,7 +178,7 @@ def test_index_names_and_processors(scripts: Path) -> None:
 
 def test_ignore_ext(scripts: Path) -> None:
     (scripts / "great").write_text("the file called great\n")
-    config = str(GUIDE / "rpy_configs" / "ignore_ext.py")
+    config = str(GUIDE / "static_ignore_ext.py")
     with serve("--config", config, env={"HTDOCS": str(scripts)}) as server:
         assert get(server.url, "/counter").body == b"you are visitor 1"
         assert get(server.url, "/counter.rpy").body == b"you are visitor 2"
@@ -195,7 +196,7 @@ def test_config_run_lines(name: str, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("HTDOCS", raising=False)
     calls: list[tuple[Any, ...]] = []
     monkeypatch.setattr(plugserve, "run", lambda *args, **kw: calls.append(args))
-    namespace = runpy.run_path(str(GUIDE / "rpy_configs" / f"{name}.py"), run_name="__main__")
+    namespace = runpy.run_path(str(GUIDE / f"static_{name}.py"), run_name="__main__")
     site, *endpoints = calls[0]
     assert isinstance(site, Site) and site.resource is namespace["root"]
     assert isinstance(site.resource, File) and site.resource.path == "/var/www/htdocs"

@@ -5,7 +5,9 @@
 # reads) and the guarded run line.
 # `script` (twisted.web.script) is the plugserve-rpy plugin's `plugserve_rpy`.
 # The directory is the guide's /var/www/htdocs unless the HTDOCS environment variable names
-# another one (added so that the tests can serve a temporary tree).
+# another one (added so that the tests can serve a temporary tree), e.g. the guide's scripts:
+# HTDOCS=examples/guide/rpy_scripts plugserve --config examples/guide/static_ignore_ext.py
+# (then /counter counts).
 # Run: plugserve --config examples/guide/static_ignore_ext.py [--listen tcp:8080]
 #  or: python examples/guide/static_ignore_ext.py   (listens on port 80, as the guide does)
 import os
