@@ -35,7 +35,7 @@ from .error import UsageError
 from .resource import IResource
 from .server import Site
 
-__all__ = ["main"]
+__all__ = ["main", "positive_int"]
 
 _SIZE_RE = re.compile(r"(\d+)\s*([kKmMgG]i?[bB]?)?")
 _UNITS = {"": 1, "k": 1024, "m": 1024**2, "g": 1024**3}
@@ -57,7 +57,8 @@ def _positive_float(text: str) -> float:
     return value
 
 
-def _positive_int(text: str) -> int:
+def positive_int(text: str) -> int:
+    """An argparse `type` for a count that must be 1 or more (plugins use it for their options)."""
     try:
         value = int(text)
     except ValueError:
@@ -80,7 +81,7 @@ def _header(text: str) -> tuple[bytes, bytes]:
 _LIMIT_FLAGS: Final = (
     ("--max-request-line", "max_request_line_bytes", byte_size, "request line (414 past it)"),
     ("--max-header-bytes", "max_header_bytes", byte_size, "request head (431 past it)"),
-    ("--max-headers", "max_header_count", _positive_int, "number of request headers (431)"),
+    ("--max-headers", "max_header_count", positive_int, "number of request headers (431)"),
     ("--max-body", "max_body_bytes", byte_size, "request body (413)"),
     ("--header-timeout", "header_timeout_s", _positive_float,
      "seconds to receive a request head (408)"),
@@ -88,7 +89,7 @@ _LIMIT_FLAGS: Final = (
      "seconds of silence while receiving a body (408)"),
     ("--keepalive-timeout", "keepalive_timeout_s", _positive_float,
      "seconds an idle kept-alive connection stays open"),
-    ("--max-connections", "max_connections", _positive_int, "open connections (503 past it)"),
+    ("--max-connections", "max_connections", positive_int, "open connections (503 past it)"),
     ("--shutdown-timeout", "shutdown_timeout_s", _positive_float,
      "seconds requests in flight get to finish on SIGINT/SIGTERM"),
     ("--session-timeout", "session_timeout_s", _positive_float,
@@ -131,7 +132,7 @@ def build_parser(pm: pluggy.PluginManager) -> argparse.ArgumentParser:
     core.add_argument("--add-header", action="append", default=[], type=_header,
                       metavar="'NAME: VALUE'", help="add a header to every response (repeatable)")
     core.add_argument("--pidfile", metavar="PATH", help="write the process id here while running")
-    core.add_argument("--workers", type=_positive_int, default=1, metavar="N",
+    core.add_argument("--workers", type=positive_int, default=1, metavar="N",
                       help="serve with N processes sharing the listening sockets, under a "
                       "supervisor that restarts them and reloads on SIGHUP (default 1)")
     core.add_argument("--display-tracebacks", action="store_true",

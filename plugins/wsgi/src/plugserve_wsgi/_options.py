@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 from concurrent.futures import ThreadPoolExecutor
 
+from plugserve.cli import positive_int
 from plugserve.config import Config
 from plugserve.error import UsageError
 
@@ -24,22 +25,12 @@ __all__ = ["add_options", "check_options", "make_root", "shutdown"]
 _pools: list[ThreadPoolExecutor] = []
 
 
-def _threads(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"{text!r} must be a whole number above 0")
-    return value
-
-
 def add_options(group: argparse._ArgumentGroup) -> None:
     """Add --wsgi and --wsgi-threads."""
     group.add_argument("--wsgi", metavar="MODULE:APP",
                        help="serve this WSGI application at the root: module:app, module.app "
                        "or module:create_app() (the current directory is importable)")
-    group.add_argument("--wsgi-threads", type=_threads, metavar="N",
+    group.add_argument("--wsgi-threads", type=positive_int, metavar="N",
                        help=f"threads running the application (default {default_threads()}: "
                        "min(32, CPUs + 4))")
 
