@@ -1,4 +1,4 @@
-"""Hello-world peer: plugserve. Usage: python plugserve_hello.py PORT"""
+"""Hello-world peer: plugserve on its h11 engine. Usage: python plugserve_hello.py PORT"""
 
 import sys
 
@@ -13,6 +13,12 @@ class Hello(Resource):
         return b"Hello, world!"
 
 
-# No access log, like the other peers (the driver also sends stdout/stderr to a file).
-plugserve.run(Hello(), f"tcp:{sys.argv[1]}:interface=127.0.0.1", access_log=False,
-              http_engine="h11")
+def serve(engine: str) -> None:
+    """Serve Hello on 127.0.0.1:PORT with `engine` (plugserve_httptools_hello.py: "httptools").
+    No access log, like the other peers (the driver also sends stdout/stderr to a file)."""
+    plugserve.run(Hello(), f"tcp:{sys.argv[1]}:interface=127.0.0.1", access_log=False,
+                  http_engine=engine)
+
+
+if __name__ == "__main__":
+    serve("h11")

@@ -1,22 +1,8 @@
-"""Hello-world peer: plugserve on its httptools engine (`--http httptools`).
+"""Hello-world peer: plugserve_hello.py on plugserve's httptools engine (`--http httptools`).
 
 Usage: python plugserve_httptools_hello.py PORT
 """
 
-import sys
+from plugserve_hello import serve
 
-import plugserve
-from plugserve.resource import Resource
-
-
-class Hello(Resource):
-    isLeaf = True
-
-    def render_GET(self, request: object) -> bytes:
-        return b"Hello, world!"
-
-
-# No access log, like the other peers (the driver also sends stdout/stderr to a file).
-plugserve.run(
-    Hello(), f"tcp:{sys.argv[1]}:interface=127.0.0.1", access_log=False, http_engine="httptools"
-)
+serve("httptools")

@@ -31,12 +31,19 @@ async def app(
     await send({"type": "http.response.body", "body": BODY})
 
 
-uvicorn.run(
-    app,
-    host="127.0.0.1",
-    port=int(sys.argv[1]),
-    http="h11",
-    loop="asyncio",
-    access_log=False,
-    log_level="warning",
-)
+def serve(http: str) -> None:
+    """Serve `app` on 127.0.0.1:PORT with uvicorn's `http` protocol (uvicorn_httptools_hello.py
+    calls it with "httptools")."""
+    uvicorn.run(
+        app,
+        host="127.0.0.1",
+        port=int(sys.argv[1]),
+        http=http,
+        loop="asyncio",
+        access_log=False,
+        log_level="warning",
+    )
+
+
+if __name__ == "__main__":
+    serve("h11")

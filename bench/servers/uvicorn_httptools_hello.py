@@ -1,42 +1,9 @@
-"""Hello-world peer: raw ASGI app on uvicorn with the httptools protocol and the asyncio loop.
+"""Hello-world peer: uvicorn_h11_hello.py's raw ASGI app on uvicorn with the httptools protocol
+and the asyncio loop.
 
 Usage: python uvicorn_httptools_hello.py PORT
 """
 
-import sys
-from collections.abc import Awaitable, Callable
-from typing import Any
+from uvicorn_h11_hello import serve
 
-import uvicorn
-
-Message = dict[str, Any]
-BODY = b"Hello, world!"
-HEADERS = [(b"content-type", b"text/plain"), (b"content-length", str(len(BODY)).encode())]
-
-
-async def app(
-    scope: Message,
-    receive: Callable[[], Awaitable[Message]],
-    send: Callable[[Message], Awaitable[None]],
-) -> None:
-    if scope["type"] == "lifespan":
-        while True:
-            message = await receive()
-            if message["type"] == "lifespan.startup":
-                await send({"type": "lifespan.startup.complete"})
-            elif message["type"] == "lifespan.shutdown":
-                await send({"type": "lifespan.shutdown.complete"})
-                return
-    await send({"type": "http.response.start", "status": 200, "headers": HEADERS})
-    await send({"type": "http.response.body", "body": BODY})
-
-
-uvicorn.run(
-    app,
-    host="127.0.0.1",
-    port=int(sys.argv[1]),
-    http="httptools",
-    loop="asyncio",
-    access_log=False,
-    log_level="warning",
-)
+serve("httptools")
