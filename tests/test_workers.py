@@ -6,9 +6,11 @@ as the supervisor's child processes in /proc."""
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import os
 import re
+import select
 import signal
 import socket
 import subprocess
@@ -20,6 +22,8 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+from plugserve._log import AccessLog
+from plugserve._workers import LoadBoard
 
 from tests.cli_helpers import LOOPBACK, REPO, Running, plugserve_command, running
 
@@ -142,6 +146,15 @@ def supervisor(config: Path, *extra: str, env: dict[str, str] | None = None,
         yield server
 
 
+def reload(server: Running) -> set[int]:
+    """SIGHUP, and wait until every worker has been replaced; return the new ones."""
+    old = workers_of(server)
+    server.process.send_signal(signal.SIGHUP)
+    wait_for(lambda: not (children(server.process.pid) & old)
+             and len(children(server.process.pid)) == 2, "the reload")
+    return children(server.process.pid)
+
+
 def answering_pid_while_one_is_blocked(server: Running, marker: Path) -> tuple[int, int]:
     """(pid of the worker blocked in /block, pid of the one that answered meanwhile)."""
     marker.unlink(missing_ok=True)
@@ -172,6 +185,21 @@ def test_workers_below_one_is_a_usage_error(value: str) -> None:
     assert "--workers" in result.stderr and "above 0" in result.stderr
 
 
+def test_an_address_in_use_is_a_usage_error_and_no_worker_starts(tmp_path: Path) -> None:
+    pidfile = tmp_path / "plugserve.pid"
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = plugserve_command("--config", "examples/site.py", "--workers", "2",
+                                   "--listen", f"tcp:{port}:interface=127.0.0.1",
+                                   "--pidfile", str(pidfile))
+    assert result.returncode == 2
+    assert "plugserve: error: cannot listen: " in result.stderr
+    assert "address already in use" in result.stderr and "worker" not in result.stderr
+    assert not pidfile.exists()
+
+
 def test_each_worker_is_a_process_of_its_own(pid_site: Path, tmp_path: Path) -> None:
     marker = tmp_path / "marker"
     with supervisor(pid_site, env={"MARKER": str(marker)}) as server:
@@ -188,6 +216,40 @@ def test_each_worker_is_a_process_of_its_own(pid_site: Path, tmp_path: Path) -> 
     # The error log of a worker names it.
     logged_by = re.search(r"\[plugserve (\d+)\] ERROR: ", err)
     assert logged_by is not None and int(logged_by.group(1)) in workers
+
+
+def test_connections_opened_together_are_spread_over_the_workers(pid_site: Path) -> None:
+    # Every worker wakes for a connection and the first awake would take most of them; the
+    # load board makes a busier worker leave connections to the others (least connections).
+    with supervisor(pid_site) as server:
+        workers = workers_of(server)
+        connections = [socket.create_connection(address(server), timeout=10) for _ in range(40)]
+        served_by: list[int] = []
+        try:
+            for connection in connections:
+                connection.sendall(b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            for connection in connections:
+                answer = b""
+                while chunk := connection.recv(4096):
+                    answer += chunk
+                served_by.append(pid_of(answer.split(b"\r\n\r\n", 1)[1]))
+        finally:
+            for connection in connections:
+                connection.close()
+        server.stop()
+    assert set(served_by) == workers
+    assert max(served_by.count(pid) for pid in workers) <= 30  # asyncio's way: up to all 40
+
+
+def test_the_load_board_says_accept_unless_another_worker_has_fewer() -> None:
+    board = LoadBoard(3)
+    gate = board.accept_gate(0)
+    assert board.free() == {0, 1, 2}
+    assert gate(5)  # nobody else accepts
+    board.post(1, 3)
+    board.post(2, LoadBoard.IDLE)  # a worker starting or stopping does not count
+    assert not gate(4) and gate(3) and gate(0)
+    assert board.free() == set()
 
 
 def test_a_killed_worker_is_replaced(pid_site: Path) -> None:
@@ -225,10 +287,7 @@ def test_sighup_replaces_every_worker_and_no_request_fails(pid_site: Path) -> No
             thread.start()
         try:
             wait_for(lambda: len(outcomes) > 20, "requests before the reload")
-            server.process.send_signal(signal.SIGHUP)
-            wait_for(lambda: not (children(server.process.pid) & old)
-                     and len(children(server.process.pid)) == 2, "new workers")
-            new = children(server.process.pid)
+            new = reload(server)
             count = len(outcomes)
             wait_for(lambda: len(outcomes) > count + 20, "requests after the reload")
         finally:
@@ -378,6 +437,29 @@ def test_access_log_has_one_whole_line_per_request(
     assert numbers == list(range(total))
 
 
+def test_access_log_writes_whole_lines_of_at_most_pipe_buf_to_a_shared_pipe(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A SOCK_SEQPACKET socket keeps each write() a message of its own, so the test sees the
+    # writes; like a pipe, a socket gets writes of at most PIPE_BUF bytes of whole lines.
+    reader, writer = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    with reader, writer, os.fdopen(writer.fileno(), "w", closefd=False) as stream:
+        monkeypatch.setattr(sys, "stderr", stream)
+        log = AccessLog(None)
+        lines = [f"line {n} " + "x" * (n * 37 % 700) + "\n" for n in range(200)]
+        for line in lines:  # what log() does, without a Request to format
+            log._lines.append(line)
+        log.flush()
+        reader.setblocking(False)
+        writes = []
+        with contextlib.suppress(BlockingIOError):
+            while True:
+                writes.append(reader.recv(65536).decode())
+    assert "".join(writes) == "".join(lines)
+    assert len(writes) > 1
+    assert all(len(w.encode()) <= select.PIPE_BUF and w.endswith("\n") for w in writes)
+
+
 def test_a_unix_socket_is_made_once_and_served_by_every_worker(
     pid_site: Path, tmp_path: Path
 ) -> None:
@@ -428,3 +510,25 @@ def test_run_with_workers_from_a_script(tmp_path: Path) -> None:
         if process.poll() is None:
             process.kill()
             process.communicate()
+
+
+def test_wsgi_thread_pools_are_made_in_each_worker(tmp_path: Path) -> None:
+    pytest.importorskip("plugserve_wsgi")
+    (tmp_path / "pidapp.py").write_text(
+        "import os, threading\n"
+        "def app(environ, start_response):\n"
+        "    body = f'pid {os.getpid()} {threading.current_thread().name}'.encode()\n"
+        "    start_response('200 OK', [('Content-Length', str(len(body)))])\n"
+        "    return [body]\n"
+    )
+    args = ["--wsgi", "pidapp:app", "--listen", LOOPBACK, "--workers", "2", "--no-access-log"]
+    with running(args, cwd=tmp_path) as server:
+        for _ in range(2):  # before and after a reload
+            workers = workers_of(server)
+            for _ in range(10):
+                status, body = get(server)
+                pid, thread = body.decode().split()[1:]
+                assert status == 200 and int(pid) in workers and thread.startswith("plugserve")
+            reload(server)
+        code, _, _ = server.stop()
+    assert code == 0

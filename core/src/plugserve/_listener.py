@@ -81,13 +81,22 @@ class Server:
             raise
         self._sweeper = state.loop.create_task(self._sweep(state))
 
-    async def start_on(self, bound: Sequence[tuple[Endpoint, Sequence[socket.socket]]]) -> None:
+    async def start_on(
+        self,
+        bound: Sequence[tuple[Endpoint, Sequence[socket.socket]]],
+        load_gate: Callable[[int], bool] | None = None,
+    ) -> None:
         """Serve sockets that are already bound and listening (a worker serves those its
-        supervisor made with `bind_sockets`), with their endpoints' settings (TLS, backlog)."""
+        supervisor made with `bind_sockets`), with their endpoints' settings (TLS, backlog).
+
+        `load_gate(open connections)` says whether to accept a waiting connection now (see
+        endpoints.listen_on): the workers use it to spread connections evenly."""
         state = self._state = ServerState(self.site, self.config, self.hooks)
+        gate = None if load_gate is None else (lambda: load_gate(len(state.connections)))
         try:
             for endpoint, sockets in bound:
-                servers, urls = await listen_on(endpoint, sockets, lambda: HTTPChannel(state))
+                servers, urls = await listen_on(endpoint, sockets, lambda: HTTPChannel(state),
+                                                gate=gate)
                 self._servers.extend(servers)
                 self.addresses.extend(urls)
         except BaseException:

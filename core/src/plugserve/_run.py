@@ -9,7 +9,7 @@ import dataclasses
 import signal
 import socket
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import pluggy
@@ -77,10 +77,11 @@ async def serve_sockets(
     *,
     config: Config,
     hooks: Hooks | None = None,
+    load_gate: Callable[[int], bool] | None = None,
 ) -> Server:
     """`serve`, on sockets already bound and listening (a worker's; see _workers.py)."""
     server = _new_server(site_or_resource, config, hooks)
-    await server.start_on(bound)
+    await server.start_on(bound, load_gate)
     return server
 
 

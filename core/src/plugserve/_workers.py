@@ -11,9 +11,13 @@
 #
 # Every worker accepts from the same kernel queue, so a connection waits there until some worker
 # takes it: a worker that stops (crash, reload) takes no queued connection with it, and no
-# connection is refused while at least one worker runs.  The supervisor is a plain loop over
-# blocked signals (sigtimedwait) and the ready pipe, with no event loop and no threads, so that
-# forking from it is safe:
+# connection is refused while at least one worker runs.  Every worker wakes for each connection
+# and the first awake takes it, which would favour one of them; so each worker posts its number of
+# open connections on a LoadBoard (shared memory) and leaves a connection, for a moment, to a
+# worker that has fewer (least connections; see endpoints.listen_on).
+#
+# The supervisor is a plain loop over blocked signals (sigtimedwait) and the ready pipe, with no
+# event loop and no threads, so that forking from it is safe:
 #
 #   SIGCHLD   a worker exited: expected (we stopped it) or a crash, which is logged and replaced,
 #             with a growing delay, giving up (exit 1) after CRASH_LIMIT crashes in CRASH_WINDOW_S
@@ -31,6 +35,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import mmap
 import os
 import select
 import signal
@@ -55,15 +60,13 @@ if TYPE_CHECKING:
     from .resource import IResource
     from .server import Site
 
-__all__ = ["WorkerContext", "serve_workers"]
+__all__ = ["LoadBoard", "WorkerContext", "serve_workers"]
 
 _log = logging.getLogger("plugserve")
 
 #: Unexpected worker exits within CRASH_WINDOW_S seconds after which the supervisor gives up.
 CRASH_LIMIT: Final = 5
 CRASH_WINDOW_S: Final = 10.0
-#: The longest wait before a crashed worker is replaced (the delay doubles from 0.1 s).
-MAX_RESTART_DELAY_S: Final = 2.0
 #: How long a stopping worker keeps serving the connections it has just accepted (Server.close).
 WORKER_GRACE_S: Final = 0.25
 #: Past --shutdown-timeout (and the grace), a stopping worker is killed after this margin.
@@ -76,14 +79,52 @@ _SIGNALS: Final = frozenset({signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signa
 Bound = Sequence[tuple[Endpoint, Sequence[socket.socket]]]
 
 
+class LoadBoard:
+    """The number of open connections of each worker, in memory shared by the supervisor and
+    its workers: one int32 slot per worker, FREE when no worker has it, IDLE while its worker
+    does not accept (starting, or stopping)."""
+
+    FREE: Final = -2
+    IDLE: Final = -1
+
+    def __init__(self, slots: int) -> None:
+        self._memory = mmap.mmap(-1, 4 * slots)  # anonymous and MAP_SHARED: forks see writes
+        self._slots = memoryview(self._memory).cast("i")
+        for slot in range(slots):
+            self._slots[slot] = self.FREE
+
+    def post(self, slot: int, load: int) -> None:
+        """Set the slot's load, or FREE or IDLE."""
+        self._slots[slot] = load
+
+    def free(self) -> set[int]:
+        """The slots no worker has."""
+        return {slot for slot, load in enumerate(self._slots) if load == self.FREE}
+
+    def accept_gate(self, slot: int) -> Callable[[int], bool]:
+        """For the worker in `slot`: post its load, and say whether it should accept now,
+        which it should unless another worker has fewer connections."""
+        slots = self._slots
+
+        def gate(load: int) -> bool:
+            slots[slot] = load
+            return all(other < 0 or other >= load
+                       for index, other in enumerate(slots) if index != slot)
+
+        return gate
+
+
 @dataclass(frozen=True)
 class WorkerContext:
     """What a forked worker inherits: the sockets to serve, the pipe on which it says it is
-    ready, and the read end of the supervisor's lifeline."""
+    ready, the read end of the supervisor's lifeline, and its slot on the load board (None if
+    there was no free slot: it then accepts whenever it can)."""
 
     bound: Bound
     ready_fd: int
     lifeline_fd: int
+    board: LoadBoard
+    slot: int | None
 
 
 #: Set in a worker process only, right after the fork.
@@ -140,8 +181,12 @@ def _usage_error(message: str) -> int:
 def _serve_in_worker(
     site_or_root: Site | IResource, config: Config, hooks: Hooks | None, context: WorkerContext
 ) -> int:
+    slot = context.slot
+    gate = None if slot is None else context.board.accept_gate(slot)
+
     async def work() -> None:
-        server = await serve_sockets(site_or_root, context.bound, config=config, hooks=hooks)
+        server = await serve_sockets(site_or_root, context.bound, config=config, hooks=hooks,
+                                     load_gate=gate)
         os.write(context.ready_fd, b"%d\n" % os.getpid())
         stopping = asyncio.Event()
         loop = asyncio.get_running_loop()
@@ -149,6 +194,8 @@ def _serve_in_worker(
         loop.add_reader(context.lifeline_fd, stopping.set)  # EOF: the supervisor is gone
         await stopping.wait()
         loop.remove_reader(context.lifeline_fd)
+        if slot is not None:
+            context.board.post(slot, LoadBoard.IDLE)  # the others stop leaving it connections
         await stop(server, grace_s=WORKER_GRACE_S)
 
     try:
@@ -202,6 +249,7 @@ class Worker:
 
     pid: int
     generation: int
+    slot: int | None = None
     started: float = field(default_factory=time.monotonic)
     ready: bool = False
     #: When the supervisor sent SIGTERM (its exit is then expected) and when it sends SIGKILL.
@@ -237,6 +285,11 @@ class Supervisor:
     _lifeline_r: int = -1
     _child_closes: tuple[int, ...] = ()
     _mask: Iterable[int] = ()
+    _board: LoadBoard = field(init=False)
+
+    def __post_init__(self) -> None:
+        # Slots for old and new workers, which overlap during reloads (draining ones linger).
+        self._board = LoadBoard(4 * self.config.workers)
 
     def run(self) -> int:
         """Start the workers and supervise them until they have all stopped."""
@@ -291,6 +344,8 @@ class Supervisor:
                 return
             worker = self.workers.pop(pid, None)
             if worker is not None:
+                if worker.slot is not None:
+                    self._board.post(worker.slot, LoadBoard.FREE)
                 self._exited(worker, os.waitstatus_to_exitcode(wait_status))
 
     def _exited(self, worker: Worker, code: int) -> None:
@@ -318,8 +373,8 @@ class Supervisor:
                        worker.pid, how, len(self.crashes), CRASH_WINDOW_S)
             self._stop_all(1, None)
             return
-        delay = 0.0 if len(self.crashes) == 1 else min(
-            MAX_RESTART_DELAY_S, 0.1 * 2 ** (len(self.crashes) - 2))
+        # The first replacement starts at once, the next ones after 0.1 s, 0.2 s, 0.4 s...
+        delay = 0.0 if len(self.crashes) == 1 else 0.1 * 2 ** (len(self.crashes) - 2)
         _log.warning("worker %d %s; starting a new one%s", worker.pid, how,
                      f" in {delay:g} s" if delay else "")
         self.restarts.append(_Restart(now + delay, worker.generation))
@@ -352,11 +407,15 @@ class Supervisor:
     def _spawn(self, generation: int) -> None:
         for stream in (sys.stdout, sys.stderr):
             stream.flush()
-        context = WorkerContext(self.bound, self._ready_w, self._lifeline_r)
+        free = self._board.free() - {w.slot for w in self.workers.values()}
+        slot = min(free) if free else None
+        if slot is not None:
+            self._board.post(slot, LoadBoard.IDLE)  # until the worker posts its load
+        context = WorkerContext(self.bound, self._ready_w, self._lifeline_r, self._board, slot)
         pid = os.fork()
         if pid == 0:
             _worker_process(self.worker_main, context, self._child_closes, self._mask)
-        self.workers[pid] = Worker(pid, generation)
+        self.workers[pid] = Worker(pid, generation, slot)
 
     def _all_ready(self, generation: int) -> bool:
         ready = [w for w in self.workers.values()

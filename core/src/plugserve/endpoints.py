@@ -244,23 +244,27 @@ def _bind_unix(endpoint: Endpoint) -> socket.socket:
     return sock
 
 
-#: Connections a worker accepts per wake-up of a shared socket (asyncio's own loop takes up to
-#: the backlog): all workers wake for a connection, and with a large burst the first one awake
-#: takes every connection queued at that moment, so 50 connections opened at once could all go
-#: to one worker.  Measured on 2 workers (docs/cli.md), 1 to 4 spread them evenly enough.
+#: Connections a worker accepts per wake-up of a shared socket.  asyncio's own loop takes up to
+#: the backlog, so the first worker awake took every connection queued at that moment (50
+#: connections opened at once could all go to one worker); 1 to 4 measured the same.
 ACCEPT_BURST: Final = 4
+#: How long a worker leaves a connection to a less busy worker (see `listen_on`'s `gate`).
+ACCEPT_DEFER_S: Final = 0.002
 
 
 async def listen_on(
     endpoint: Endpoint, sockets: Sequence[socket.socket], factory: Callable[[], asyncio.Protocol],
-    *, accept_burst: int = ACCEPT_BURST,
+    *, accept_burst: int = ACCEPT_BURST, gate: Callable[[], bool] | None = None,
 ) -> tuple[list[asyncio.AbstractServer], list[str]]:
     """Serve sockets made by `bind_sockets` (in this process or a parent, shared with other
     processes); return the servers and their URLs.  Closing a server closes this process's copy
-    of its socket only: connections queued on it wait for the other processes."""
+    of its socket only: connections queued on it wait for the other processes.
+
+    `gate()`, if given, is asked each time a connection waits: False means another process
+    should take it, and this one then leaves it ACCEPT_DEFER_S to do so before accepting."""
     loop = asyncio.get_running_loop()
     context = _ssl_context(endpoint) if endpoint.is_tls else None
-    servers = [_Acceptor(loop, sock, factory, context, accept_burst) for sock in sockets]
+    servers = [_Acceptor(loop, sock, factory, context, accept_burst, gate) for sock in sockets]
     return list(servers), socket_urls(endpoint, sockets)
 
 
@@ -271,12 +275,15 @@ class _Acceptor(asyncio.AbstractServer):
     def __init__(
         self, loop: asyncio.AbstractEventLoop, sock: socket.socket,
         factory: Callable[[], asyncio.Protocol], context: ssl.SSLContext | None, burst: int,
+        gate: Callable[[], bool] | None = None,
     ) -> None:
         self._loop = loop
         self._sock: socket.socket | None = sock
         self._factory = factory
         self._context = context
         self._burst = burst
+        self._gate = gate
+        self._deferred = False
         self._tasks: set[asyncio.Task[object]] = set()
         sock.setblocking(False)
         loop.add_reader(sock.fileno(), self._accept)
@@ -284,6 +291,13 @@ class _Acceptor(asyncio.AbstractServer):
     def _accept(self) -> None:
         sock = self._sock
         if sock is None:
+            return
+        if self._deferred:
+            self._deferred = False  # the others left it: take it
+        elif self._gate is not None and not self._gate():
+            self._deferred = True
+            self._loop.remove_reader(sock.fileno())
+            self._loop.call_later(ACCEPT_DEFER_S, self._resume)
             return
         for _ in range(self._burst):
             try:
