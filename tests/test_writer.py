@@ -80,11 +80,28 @@ def test_framing(http_engine, method, version, client_keep_alive, status, header
         ([(b"content-length", b"5"), (b"content-length", b"6")], b"OK"),
         ([(b"transfer-encoding", b"gzip")], b"OK"),
         ([], b"OK\r\nInjected: 1"),
+        ([(b"x", b"a\rb")], b"OK"),
+        ([(b"x", b"a\nb")], b"OK"),
+        ([(b"x", b"a\x00b")], b"OK"),
+        ([(b"x", b"a\x7fb")], b"OK"),
+        ([(b"x", b"\tleading")], b"OK"),
+        ([(b"x", b"trailing ")], b"OK"),
+        ([(b"x", b"trailing\t")], b"OK"),
+        ([(b"x", b"fine"), (b"y", b"a\x1bb")], b"OK"),
+        ([], b"O\x00K"),
     ],
 )
 def test_unsafe_heads_are_refused(http_engine, headers, reason):
     with pytest.raises(h11.LocalProtocolError):
         answering(http_engine).send_head(200, reason, headers)
+
+
+@pytest.mark.parametrize(
+    "value", [b"a:  b", b"a: \tb", b"tab\tinside", b"obs-text \xe9", b"\"quoted,  spaced\""]
+)
+def test_valid_values_that_look_suspect_in_the_whole_head_are_sent(http_engine, value):
+    head = answering(http_engine).send_head(200, b"OK", [(b"x-test", value)])
+    assert b"\r\nX-Test: " + value + b"\r\n" in head
 
 
 def test_content_length_is_enforced_both_ways(http_engine):

@@ -25,6 +25,8 @@ __all__ = ["ResponseWriter"]
 _REASON_RE: Final = re.compile(rb"[\t\x20-\x7e\x80-\xff]*")
 # RFC 9110 §5.5: field values are visible characters, SP and HTAB (obs-text allowed).
 _BAD_VALUE_RE: Final = re.compile(rb"[\x00-\x08\x0a-\x1f\x7f]|^[ \t]|[ \t]$")
+# Control bytes other than HTAB, CR and LF: a head has them only if a value is invalid.
+_CTL_RE: Final = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _TOKEN_RE: Final = re.compile(rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 _DIGITS_RE: Final = re.compile(rb"[0-9]{1,20}")
 
@@ -61,15 +63,14 @@ class ResponseWriter:
         return self._framing == _LENGTH
 
     def head(self, status: int, reason: bytes, headers: list[tuple[bytes, bytes]]) -> bytes:
-        """The status line and headers, with the framing headers the body needs added."""
-        if _REASON_RE.fullmatch(reason) is None:
-            raise h11.LocalProtocolError(f"illegal reason phrase {reason!r}")
+        """The status line and headers, with the framing headers the body needs added.
+
+        A reason phrase or value with CR, LF or another control byte, or with whitespace
+        around a value, raises LocalProtocolError: written as it is, it could inject headers."""
         lines = [b"HTTP/1.1 %d %s" % (status, reason)]
         length: bytes | None = None
         chunked = False
         for name, value in headers:
-            if _BAD_VALUE_RE.search(value) is not None:
-                raise h11.LocalProtocolError(f"illegal header value {value!r}")
             if name == b"content-length":
                 if length is not None or _DIGITS_RE.fullmatch(value) is None:
                     raise h11.LocalProtocolError(f"bad Content-Length {value!r}")
@@ -100,9 +101,24 @@ class ResponseWriter:
         if not self.keep_alive:
             lines = [line for line in lines if line[:11].lower() != b"connection:"]
             lines.append(b"Connection: close")
-        self.started = True
         lines.append(b"\r\n")
-        return b"\r\n".join(lines)
+        head = b"\r\n".join(lines)
+        # One scan of the whole head instead of a regex per value: exactly the CRLFs joined
+        # here, no other control byte, no whitespace around a value.  Anything suspect
+        # (which a valid value can be: "a:  b") gets the exact check, value by value.
+        count = len(lines)
+        if (
+            head.count(b"\n") != count
+            or head.count(b"\r") != count
+            or _CTL_RE.search(head) is not None
+            or b":  " in head
+            or b": \t" in head
+            or b" \r\n" in head
+            or b"\t\r\n" in head
+        ):
+            _check_exactly(reason, headers)
+        self.started = True
+        return head
 
     def body(self, data: bytes) -> bytes:
         """One piece of the body, framed."""
@@ -134,3 +150,12 @@ class ResponseWriter:
         if self._framing == _CHUNKED:
             return b"0\r\n\r\n"
         return b""
+
+
+def _check_exactly(reason: bytes, headers: list[tuple[bytes, bytes]]) -> None:
+    """Raise LocalProtocolError for an invalid reason phrase or header value."""
+    if _REASON_RE.fullmatch(reason) is None:
+        raise h11.LocalProtocolError(f"illegal reason phrase {reason!r}")
+    for _, value in headers:
+        if _BAD_VALUE_RE.search(value) is not None:
+            raise h11.LocalProtocolError(f"illegal header value {value!r}")
