@@ -9,7 +9,6 @@ size) is shut down when the server stops.
 from __future__ import annotations
 
 import argparse
-from concurrent.futures import ThreadPoolExecutor
 
 from plugserve.cli import positive_int
 from plugserve.config import Config
@@ -17,12 +16,12 @@ from plugserve.error import UsageError
 
 from ._resource import WSGIResource
 from ._spec import load_application, parse_spec
-from ._threads import default_threads
+from ._threads import WorkerPool, default_threads
 
 __all__ = ["add_options", "check_options", "make_root", "shutdown"]
 
 #: The pools made by make_root, shut down by `shutdown` (at the end of the run).
-_pools: list[ThreadPoolExecutor] = []
+_pools: list[WorkerPool] = []
 
 
 def add_options(group: argparse._ArgumentGroup) -> None:
@@ -52,7 +51,7 @@ def make_root(config: Config) -> WSGIResource | None:
         return None
     application = load_application(parse_spec(spec))
     threads = config.option("wsgi_threads") or default_threads()
-    pool = ThreadPoolExecutor(threads, thread_name_prefix="plugserve-wsgi")
+    pool = WorkerPool(threads)
     _pools.append(pool)
     return WSGIResource(None, pool, application)
 

@@ -10,7 +10,7 @@ from plugserve.server import NOT_DONE_YET
 
 from ._handoff import Handoff
 from ._response import WSGIApplication, WSGIResponse
-from ._threads import default_executor
+from ._threads import WorkerPool, default_executor
 
 if TYPE_CHECKING:
     from plugserve.resource import IResource
@@ -58,7 +58,11 @@ class WSGIResource:
                 raise RuntimeError("WSGIResource was given a loop other than the one serving it")
             handoff = self._handoff = Handoff(loop)
         response = WSGIResponse(request, self.application, handoff)
-        self.executor.submit(response.run)
+        executor = self.executor
+        if type(executor) is WorkerPool:
+            executor.dispatch(response.run)  # run reports its own end: no Future needed
+        else:
+            executor.submit(response.run)
         return NOT_DONE_YET
 
     def getChildWithDefault(self, name: bytes, request: Request) -> IResource:
