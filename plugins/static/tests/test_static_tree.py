@@ -223,3 +223,18 @@ def test_files_under_a_root_share_its_tables_but_not_its_children(serve, tree):
     assert server.get("/sub/font.woff9").header("Content-Type") == "font/x-test"
     assert server.get("/extra").body == b"hello world\n"
     assert server.get("/sub/extra").status == 404
+
+
+def test_a_subclass_createSimilarFile_makes_every_child(serve, tree):
+    """Twisted's idiom: a File subclass overriding createSimilarFile sees each served path."""
+    made: list[str] = []
+
+    class Tracked(File):
+        def createSimilarFile(self, path: str) -> File:
+            made.append(os.path.basename(path))
+            return super().createSimilarFile(path)
+
+    server = serve(Tracked(str(tree)))
+    assert server.get("/hello.txt").status == 200
+    assert server.get("/sub/").status == 200
+    assert made[0] == "hello.txt" and "sub" in made

@@ -101,12 +101,17 @@ class File(Resource):
     def createSimilarFile(self, path: str) -> File:
         """A File for `path` under this one, with this one's settings: the same processors,
         types, encodings and registry objects (a change on the root reaches every file under
-        it, as in Twisted), copies of the lists, and no putChild children.  A shallow copy,
-        not a constructor call: made for every file served, it must cost microseconds."""
+        it, as in Twisted), copies of the lists, and no putChild children."""
+        return self._similar(os.path.abspath(path))
+
+    def _similar(self, path: str) -> File:
+        """createSimilarFile for a path already absolute and normalised (traversal's).  A
+        shallow copy, not a constructor call: made for every file served, it must cost
+        microseconds."""
         cls = type(self)
         child = cls.__new__(cls)  # copy.copy, without its reduce protocol: 3x faster
         child.__dict__.update(self.__dict__)
-        child.path = os.path.abspath(path)
+        child.path = path
         child.children = {}
         child._stat = None
         child.indexNames = self.indexNames[:]
@@ -184,7 +189,9 @@ class File(Resource):
             return processor(path, self.registry)
         if ext in SCRIPT_EXTENSIONS:
             return self.childNotFound
-        return self.createSimilarFile(path)
+        if type(self).createSimilarFile is File.createSimilarFile:
+            return self._similar(path)  # from _path_for: absolute and normalised already
+        return self.createSimilarFile(path)  # a subclass's own (a Twisted idiom)
 
     def _type_name(self, name: str) -> str:
         content_type, _ = type_and_encoding(name, self.contentTypes, self.contentEncodings, None)

@@ -14,7 +14,6 @@ from typing import Final
 
 __all__ = ["child_path", "inside", "is_hidden"]
 
-_BAD_BYTES: Final = (b"/", b"\\", b"\x00")
 _WELL_KNOWN: Final = ".well-known"
 
 
@@ -35,7 +34,10 @@ def child_path(
     directory: str, segment: bytes, root: str, *, dotfiles: bool, confine_symlinks: bool
 ) -> str | None:
     """The path of `segment` under `directory`, or None when it must not be served."""
-    if not segment or segment in (b".", b"..") or any(b in segment for b in _BAD_BYTES):
+    if (
+        not segment or segment == b"." or segment == b".."
+        or b"/" in segment or b"\\" in segment or b"\x00" in segment
+    ):
         return None
     try:
         name = segment.decode("utf-8")
@@ -46,7 +48,7 @@ def child_path(
     # `directory` is normalised and inside `root`, and `name` is one component with no
     # separator and no dot-segment, so the join stays inside; the prefix test says so cheaply
     # (commonpath costs more than the rest of the request's path handling together).
-    path = os.path.join(directory, name)
+    path = directory + name if directory.endswith(os.sep) else directory + os.sep + name
     if not path.startswith(root if root.endswith(os.sep) else root + os.sep):
         return None
     if confine_symlinks and not inside(os.path.realpath(path), os.path.realpath(root)):
