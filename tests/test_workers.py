@@ -238,7 +238,9 @@ def test_connections_opened_together_are_spread_over_the_workers(pid_site: Path)
                 connection.close()
         server.stop()
     assert set(served_by) == workers
-    assert max(served_by.count(pid) for pid in workers) <= 30  # asyncio's way: up to all 40
+    # asyncio's way gave up to all 40 to one worker; with the board, 20-28 typically, and a
+    # bound of 30 failed about one run in twenty on this 2-core VM (32 seen).
+    assert max(served_by.count(pid) for pid in workers) <= 35
 
 
 def test_the_load_board_says_accept_unless_another_worker_has_fewer() -> None:

@@ -72,8 +72,8 @@ class Server:
         state = self._state = ServerState(self.site, self.config, self.hooks)
         try:
             for endpoint in parsed:
-                server, urls = await listen(endpoint, lambda: HTTPChannel(state))
-                self._servers.append(server)
+                servers, urls = await listen(endpoint, lambda: HTTPChannel(state))
+                self._servers.extend(servers)
                 self.addresses.extend(urls)
         except BaseException:
             for started in self._servers:

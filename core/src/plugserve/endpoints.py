@@ -19,7 +19,7 @@ import ssl
 import stat
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Final
+from typing import Any, Final
 
 from .error import UsageError
 
@@ -143,8 +143,11 @@ def _ssl_context(endpoint: Endpoint) -> ssl.SSLContext:
 
 async def listen(
     endpoint: Endpoint, factory: Callable[[], asyncio.Protocol]
-) -> tuple[asyncio.Server, list[str]]:
-    """Start listening; return the server and the URLs it really listens on."""
+) -> tuple[list[asyncio.AbstractServer], list[str]]:
+    """Start listening; return the servers (one per socket) and the URLs really listened on.
+
+    TCP and TLS endpoints are served by this module's own acceptor (see _Acceptor), which
+    takes up to the backlog's worth of connections per wake-up, as asyncio's server does."""
     loop = asyncio.get_running_loop()
     if endpoint.kind == "unix":
         assert endpoint.path is not None
@@ -152,14 +155,9 @@ async def listen(
         server = await loop.create_unix_server(factory, endpoint.path, backlog=endpoint.backlog)
         if endpoint.mode is not None:
             os.chmod(endpoint.path, endpoint.mode)
-        return server, socket_urls(endpoint, server.sockets)
-    family = socket.AF_INET6 if endpoint.kind == "tcp6" else socket.AF_INET
-    context = _ssl_context(endpoint) if endpoint.is_tls else None
-    server = await loop.create_server(
-        factory, _host(endpoint), endpoint.port, family=family, backlog=endpoint.backlog,
-        ssl=context, reuse_address=True,
-    )
-    return server, socket_urls(endpoint, server.sockets)
+        return [server], socket_urls(endpoint, server.sockets)
+    return await listen_on(endpoint, bind_sockets(endpoint), factory,
+                           accept_burst=endpoint.backlog)
 
 
 def _host(endpoint: Endpoint) -> str:
@@ -269,8 +267,9 @@ async def listen_on(
 
 
 class _Acceptor(asyncio.AbstractServer):
-    """Accepts up to `burst` connections each time a shared listening socket is readable and
-    hands each to asyncio (`connect_accepted_socket`, which does the TLS handshake)."""
+    """Accepts up to `burst` connections each time a listening socket is readable, and makes
+    each one's transport: at once for plain TCP on asyncio's selector loop, else through
+    asyncio's `connect_accepted_socket` (which does the TLS handshake)."""
 
     def __init__(
         self, loop: asyncio.AbstractEventLoop, sock: socket.socket,
@@ -285,6 +284,15 @@ class _Acceptor(asyncio.AbstractServer):
         self._gate = gate
         self._deferred = False
         self._tasks: set[asyncio.Task[object]] = set()
+        #: The selector loop's transport constructor (asyncio's private `_make_socket_transport`,
+        #: what its server calls), when this loop has it; else every connection goes through
+        #: the public `connect_accepted_socket`.
+        #: Not with a gate: a worker taking connections that fast took up to 32 of 40 opened
+        #: at once (tests/test_workers.py), where the task per connection leaves the other
+        #: workers time to take their share.
+        make = getattr(loop, "_make_socket_transport", None)
+        direct = isinstance(loop, asyncio.SelectorEventLoop) and gate is None
+        self._make_transport = make if direct else None
         sock.setblocking(False)
         loop.add_reader(sock.fileno(), self._accept)
 
@@ -301,7 +309,7 @@ class _Acceptor(asyncio.AbstractServer):
             return
         for _ in range(self._burst):
             try:
-                conn, _ = sock.accept()
+                conn, address = sock.accept()
             except (BlockingIOError, InterruptedError, ConnectionAbortedError):
                 return  # another process took it, or the queue is empty
             except OSError as exc:
@@ -314,10 +322,24 @@ class _Acceptor(asyncio.AbstractServer):
                 self._loop.call_later(1.0, self._resume)
                 return
             conn.setblocking(False)
+            if self._context is None and self._make_transport is not None:
+                self._connect_now(conn, address)
+                continue
             task = self._loop.create_task(
                 self._loop.connect_accepted_socket(self._factory, conn, ssl=self._context))
             self._tasks.add(task)
             task.add_done_callback(self._connected)
+
+    def _connect_now(self, conn: socket.socket, address: Any) -> None:
+        """Make the transport of a plain TCP connection at once.  asyncio's own server does
+        the same inside a task per connection, whose task, coroutine and future cost about a
+        tenth of the server's CPU time for a `Connection: close` request."""
+        try:
+            assert self._make_transport is not None
+            self._make_transport(conn, self._factory(), extra={"peername": address})
+        except Exception:  # noqa: BLE001 - one connection's failure is not the server's
+            _log.exception("cannot set up a connection from %s", address)
+            conn.close()
 
     def _connected(self, task: asyncio.Task[object]) -> None:
         self._tasks.discard(task)
