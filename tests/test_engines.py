@@ -15,7 +15,6 @@ from __future__ import annotations
 import random
 import subprocess
 import sys
-import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
@@ -35,7 +34,7 @@ from plugserve.error import UsageError
 
 from tests.cli_helpers import LOOPBACK, REPO
 from tests.conftest import HAVE_HTTPTOOLS
-from tests.test_protocol import MAX_BODY, REQUESTS, Echo, H, chunked, post
+from tests.test_protocol import REQUESTS, Echo, H, check_table_row, chunked, post
 from tests.wire import RawClient, ServerFactory, good_request, parse_responses
 
 needs_httptools = pytest.mark.skipif(not HAVE_HTTPTOOLS, reason="no httptools engine here")
@@ -104,21 +103,7 @@ def test_llhttp_laxness_table(
     plugserve_server: ServerFactory, data: bytes, status: int, closes: bool
 ) -> None:
     """As test_protocol.test_golden_table: the row then a good request, in one send."""
-    server = plugserve_server(Echo(), max_body_bytes=MAX_BODY)
-    started = time.monotonic()
-    raw = server.raw(data + good_request(), timeout=5)
-    assert time.monotonic() - started < 4, "the server did not close the connection"
-    finals = [r for r in parse_responses(raw, [data.split(b" ", 1)[0], b"GET"]) if r.status >= 200]
-    assert finals, f"no response at all to {data[:80]!r}"
-    assert finals[0].status == status, finals[0]
-    assert b"Traceback" not in raw
-    if closes:
-        assert len(finals) == 1, "a request after the closing one was answered"
-        assert finals[0].closes
-    else:
-        assert [r.status for r in finals] == [status, 200]
-        assert finals[1].body == b"hello"
-    assert server.get("/").status == 200
+    check_table_row(plugserve_server, data, status, closes)
 
 
 @pytest.mark.each_engine

@@ -213,6 +213,14 @@ def _check_bodies(responses: list[RawResponse]) -> None:
 def test_golden_table(
     plugserve_server: ServerFactory, data: bytes, status: int, closes: bool
 ) -> None:
+    check_table_row(plugserve_server, data, status, closes)
+
+
+def check_table_row(
+    plugserve_server: ServerFactory, data: bytes, status: int, closes: bool
+) -> None:
+    """Send the row then a good request, in one send: the row gets `status`, the good request
+    is answered unless the row `closes` the connection, and the server keeps serving."""
     server = plugserve_server(Echo(), max_body_bytes=MAX_BODY)
     started = time.monotonic()
     raw = server.raw(data + good_request(), timeout=5)
