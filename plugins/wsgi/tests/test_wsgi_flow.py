@@ -15,7 +15,7 @@ from plugserve import hookimpl
 from plugserve.resource import Resource
 from plugserve_wsgi import FileWrapper, ThreadPool, WSGIResource
 from plugserve_wsgi._threads import default_executor
-from wsgi_support import Client, Tracked, fetch, hello_app, read_reply
+from wsgi_support import Client, Tracked, eventually, fetch, hello_app, read_reply
 
 CHUNK = 64 * 1024
 #: What a generator could produce for a client that never reads: 1 GiB.
@@ -132,18 +132,10 @@ def test_client_disconnect_before_the_body_closes_the_iterable(serve):
         assert started.wait(10)
     assert Watcher.abandoned.wait(10)
     release.set()
-    assert _wait_for(lambda: tracked)
+    assert eventually(lambda: tracked)
     assert tracked[0].closed.wait(10)
     assert tracked[0].produced <= 1
 
-
-def _wait_for(predicate, limit: float = 10) -> bool:
-    deadline = time.monotonic() + limit
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.02)
-    return False
 
 
 def test_the_loop_serves_others_while_apps_block(serve):

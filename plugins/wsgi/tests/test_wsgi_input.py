@@ -6,11 +6,10 @@ import io
 import json
 import logging
 import threading
-import time
 
 import pytest
 from plugserve_wsgi._input import InputStream
-from wsgi_support import Client, fetch, raw
+from wsgi_support import Client, eventually, fetch, raw
 
 # -- the stream on its own (the validator allows read(n) only, so the other calls are here) ----
 
@@ -179,7 +178,7 @@ def test_body_over_the_limit_while_streaming(serve):
         except (BrokenPipeError, ConnectionResetError):
             pass
         assert client.reply().status == 413
-    assert _wait(lambda: results)
+    assert eventually(lambda: results)
     assert isinstance(results[0], OSError)  # plugserve.error.RequestBodyError
     assert not closed.is_set()  # the app raised before returning an iterable
 
@@ -191,19 +190,11 @@ def test_client_gone_mid_upload(serve, caplog):
     server = serve(counting_app(results, closed))
     with Client(server) as client:
         client.send(b"POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 1000000\r\n\r\n" + b"x" * 5000)
-    assert _wait(lambda: results)
+    assert eventually(lambda: results)
     assert isinstance(results[0], OSError)
-    assert _wait(lambda: "not answered" in caplog.text)  # one INFO line...
+    assert eventually(lambda: "not answered" in caplog.text)  # one INFO line...
     assert "Traceback" not in caplog.text  # ...for a client leaving is not a server error
 
-
-def _wait(predicate, limit: float = 10) -> bool:
-    deadline = time.monotonic() + limit
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.02)
-    return False
 
 
 def test_expect_100_continue(serve):

@@ -235,3 +235,13 @@ def run_command(args: list[str], cwd: str) -> tuple[int, str]:
                           capture_output=True, text=True, timeout=30,
                           env={**os.environ, "PYTHONWARNINGS": "error"})
     return done.returncode, done.stderr
+
+
+def eventually(predicate: Callable[[], object], limit: float = 10) -> bool:
+    """Poll `predicate` until it is true (True) or `limit` seconds have passed (False)."""
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.02)
+    return False
