@@ -22,11 +22,7 @@ from .address import Address
 from .defer import Deferred
 from .error import ConnectionLost
 from .http import CACHED, reason_phrase
-from .http_headers import Headers, _sanitize
-
-#: Response header names as given to setHeader -> lower-case bytes (bounded: names only).
-_KEYS: dict[str | bytes, bytes] = {}
-_KEYS_MAX: Final = 256
+from .http_headers import Headers, _name, _sanitize
 
 if TYPE_CHECKING:
     from .encoders import Encoder
@@ -164,18 +160,9 @@ class Request(RequestAddressing):
 
     def setHeader(self, name: str | bytes, value: str | bytes) -> None:
         """Set a response header, replacing any value it had."""
-        # Headers.setRawHeaders inlined: a static file sets five headers per request, and
-        # their names are nearly always the same few constants (_KEYS remembers them).
-        key = _KEYS.get(name)
-        if key is None:
-            key = name.lower() if isinstance(name, bytes) else name.lower().encode("ascii")
-            if len(_KEYS) < _KEYS_MAX:
-                _KEYS[name] = key
-        if type(value) is not bytes:
-            value = value.encode("utf-8") if isinstance(value, str) else bytes(value)
-        if b"\r" in value or b"\n" in value or b"\x00" in value:
-            value = _sanitize(value)
-        self.responseHeaders._raw[key] = [value]
+        # Headers.setRawHeaders without its list comprehension: a static file sets five
+        # headers per request.
+        self.responseHeaders._raw[_name(name)] = [_sanitize(value)]
 
     def redirect(self, url: bytes | str) -> None:
         """Answer 302 with a Location; the caller still calls finish()."""

@@ -35,10 +35,19 @@ def canonical_name(name: bytes) -> bytes:
     return b"-".join(part.capitalize() for part in name.split(b"-"))
 
 
+#: Header names as given -> lower-case bytes: nearly always the same few constants, looked up
+#: on every setHeader/getHeader (bounded: a name is not a value).
+_NAMES: dict[str | bytes, bytes] = {}
+_NAMES_MAX: Final = 256
+
+
 def _name(name: str | bytes) -> bytes:
-    if isinstance(name, str):
-        return name.lower().encode("ascii")
-    return name.lower()
+    key = _NAMES.get(name)
+    if key is None:
+        key = name.lower().encode("ascii") if isinstance(name, str) else name.lower()
+        if len(_NAMES) < _NAMES_MAX:
+            _NAMES[name] = key
+    return key
 
 
 def _sanitize(value: str | bytes) -> bytes:
