@@ -146,16 +146,9 @@ async def listen(
 ) -> tuple[list[asyncio.AbstractServer], list[str]]:
     """Start listening; return the servers (one per socket) and the URLs really listened on.
 
-    TCP and TLS endpoints are served by this module's own acceptor (see _Acceptor), which
-    takes up to the backlog's worth of connections per wake-up, as asyncio's server does."""
-    loop = asyncio.get_running_loop()
-    if endpoint.kind == "unix":
-        assert endpoint.path is not None
-        _remove_stale_socket(endpoint.path)
-        server = await loop.create_unix_server(factory, endpoint.path, backlog=endpoint.backlog)
-        if endpoint.mode is not None:
-            os.chmod(endpoint.path, endpoint.mode)
-        return [server], socket_urls(endpoint, server.sockets)
+    The sockets are `bind_sockets`' (the same a `--workers` supervisor binds), served by this
+    module's acceptor, which takes up to the backlog's worth of connections per wake-up, as
+    asyncio's own server does."""
     return await listen_on(endpoint, bind_sockets(endpoint), factory,
                            accept_burst=endpoint.backlog)
 
