@@ -246,7 +246,9 @@ class HTTPConnection:
             return self._fail(413, "request body too large")
         self._chunked = chunked
         connection = headers.get(b"connection")
-        client_keep_alive = not (connection and any(b"close" in v.lower() for v in connection))
+        client_keep_alive = not (
+            connection and any(v.lower().find(b"close") >= 0 for v in connection)
+        )
         self._writer = ResponseWriter(method, version, client_keep_alive)
         return RequestHead(
             method, target, version, headers, expect_continue, content_length, chunked

@@ -199,7 +199,8 @@ class FastHTTPConnection(HTTPConnection):
         line = _REQUEST_LINE.match(head)
         if line is None or not self._head_complete:
             return self._to_h11(data)
-        if b" \r\n" in head or b"\t\r\n" in head:  # llhttp keeps trailing whitespace in values
+        # llhttp keeps trailing whitespace in values.  (find, not `in`: see _writer.head.)
+        if head.find(b" \r\n") >= 0 or head.find(b"\t\r\n") >= 0:
             items = [(name, value.rstrip(b" \t")) for name, value in items]
         headers = header_dict(items)
         if b"transfer-encoding" in headers:

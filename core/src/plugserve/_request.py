@@ -37,6 +37,9 @@ _DATE: Final = b"date"
 _CONTENT_TYPE: Final = b"content-type"
 _CONTENT_LENGTH: Final = b"content-length"
 _CHUNK: Final = 64 * 1024
+#: An int, for `_PERCENT in path`: a bytes needle makes bytes.__contains__ build and drop a
+#: TypeError before it searches (see http_headers._sanitize).
+_PERCENT: Final = ord("%")
 
 
 class Channel(Protocol):
@@ -101,7 +104,7 @@ class Request(RequestAddressing):
         self.path = path
         self.prepath: list[bytes] = []
         segments = path[1:].split(b"/")
-        if b"%" in path:
+        if _PERCENT in path:
             segments = [unquote_to_bytes(s) for s in segments]
         self.postpath: list[bytes] = segments
         self.sitepath: list[bytes] = []

@@ -30,6 +30,8 @@ _CTL_RE: Final = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _TOKEN_RE: Final = re.compile(rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 _DIGITS_RE: Final = re.compile(rb"[0-9]{1,20}")
 
+_CR, _LF = b"\r\n"
+
 _NONE: Final = 0  # no body may follow (HEAD, 1xx, 204, 304)
 _LENGTH: Final = 1
 _CHUNKED: Final = 2
@@ -106,15 +108,18 @@ class ResponseWriter:
         # One scan of the whole head instead of a regex per value: exactly the CRLFs joined
         # here, no other control byte, no whitespace around a value.  Anything suspect
         # (which a valid value can be: "a:  b") gets the exact check, value by value.
+        # (find, not `in`: bytes.__contains__ tries the needle as an int first and builds a
+        # TypeError, which costs more than the search.)
         count = len(lines)
+        find = head.find
         if (
-            head.count(b"\n") != count
-            or head.count(b"\r") != count
+            head.count(_LF) != count
+            or head.count(_CR) != count
             or _CTL_RE.search(head) is not None
-            or b":  " in head
-            or b": \t" in head
-            or b" \r\n" in head
-            or b"\t\r\n" in head
+            or find(b":  ") >= 0
+            or find(b": \t") >= 0
+            or find(b" \r\n") >= 0
+            or find(b"\t\r\n") >= 0
         ):
             _check_exactly(reason, headers)
         self.started = True

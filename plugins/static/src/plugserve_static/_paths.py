@@ -15,6 +15,9 @@ from typing import Final
 __all__ = ["child_path", "inside", "is_hidden"]
 
 _WELL_KNOWN: Final = ".well-known"
+# Ints, not one-byte bytes: `47 in segment` is a plain search, where `b"/" in segment` first
+# tries the needle as an int and builds and drops a TypeError (several times slower).
+_SLASH, _BACKSLASH, _NUL = b"/\\\x00"
 
 
 def is_hidden(name: str) -> bool:
@@ -36,7 +39,7 @@ def child_path(
     """The path of `segment` under `directory`, or None when it must not be served."""
     if (
         not segment or segment == b"." or segment == b".."
-        or b"/" in segment or b"\\" in segment or b"\x00" in segment
+        or _SLASH in segment or _BACKSLASH in segment or _NUL in segment
     ):
         return None
     try:
