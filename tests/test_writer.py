@@ -96,6 +96,15 @@ def test_unsafe_heads_are_refused(http_engine, headers, reason):
         answering(http_engine).send_head(200, reason, headers)
 
 
+def test_a_refused_name_is_refused_every_time(http_engine):
+    """Valid names' line prefixes are cached; a refused name must never be."""
+    for _ in range(2):
+        with pytest.raises(h11.LocalProtocolError, match="illegal header name"):
+            answering(http_engine).send_head(200, b"OK", [(b"bad name", b"v")])
+    head = answering(http_engine).send_head(200, b"OK", [(b"x-ok", b"1"), (b"x-ok", b"2")])
+    assert b"\r\nX-Ok: 1\r\nX-Ok: 2\r\n" in head
+
+
 @pytest.mark.parametrize(
     "value", [b"a:  b", b"a: \tb", b"tab\tinside", b"obs-text \xe9", b"\"quoted,  spaced\""]
 )

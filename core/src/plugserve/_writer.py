@@ -46,6 +46,21 @@ def wire_name(name: bytes) -> bytes:
     return canonical_name(name)
 
 
+#: Lower-case name -> `Wire-Name: ` for the names written as they are (not the three below,
+#: which the framing rules look at): one dict lookup per header line.  Bounded, as _NAMES is.
+_PREFIXES: dict[bytes, bytes] = {}
+_PREFIXES_MAX: Final = 512
+_FRAMING_NAMES: Final = frozenset({b"content-length", b"transfer-encoding", b"connection"})
+
+
+def _prefix(name: bytes) -> bytes:
+    """`Wire-Name: ` for a name that is not one of _FRAMING_NAMES (cached)."""
+    prefix = wire_name(name) + b": "
+    if len(_PREFIXES) < _PREFIXES_MAX:
+        _PREFIXES[name] = prefix
+    return prefix
+
+
 class ResponseWriter:
     """The framing of the response to one request."""
 
@@ -72,7 +87,15 @@ class ResponseWriter:
         lines = [b"HTTP/1.1 %d %s" % (status, reason)]
         length: bytes | None = None
         chunked = False
+        append = lines.append
         for name, value in headers:
+            prefix = _PREFIXES.get(name)
+            if prefix is not None:
+                append(prefix + value)
+                continue
+            if name not in _FRAMING_NAMES:
+                append(_prefix(name) + value)
+                continue
             if name == b"content-length":
                 if length is not None or _DIGITS_RE.fullmatch(value) is None:
                     raise h11.LocalProtocolError(f"bad Content-Length {value!r}")
@@ -83,9 +106,9 @@ class ResponseWriter:
                     raise h11.LocalProtocolError(f"unsupported Transfer-Encoding {value!r}")
                 chunked = True
                 continue  # written below, once
-            elif name == b"connection" and b"close" in value.lower():
+            elif value.lower().find(b"close") >= 0:  # Connection
                 self.keep_alive = False
-            lines.append(wire_name(name) + b": " + value)
+            append(wire_name(name) + b": " + value)
         if self._head_request or status < 200 or status in (204, 304):
             self._framing = _NONE
             if length is not None and status >= 200 and status != 204:
