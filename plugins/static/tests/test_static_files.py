@@ -7,6 +7,7 @@ import os
 
 import pytest
 from plugserve_static import File
+from plugserve_static._mime import extension
 from static_data import DATA
 
 SIZE = len(DATA)
@@ -169,3 +170,14 @@ def test_keep_alive_after_every_kind_of_answer(serve, tree):
         server.request("GET", "/data.bin", headers=headers, conn=conn)
     assert server.request("GET", "/hello.txt", conn=conn).body == b"hello world\n"
     conn.close()
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["/w/a.txt", "/w/a.TXT", "/w/a.txt.gz", "/w/a", "/w/.bashrc", "/w/..a", "/w/a.", "/w/a..b",
+     "/w.d/a", "/w.d/.a", "/w/.a.b", "a.b", ".a", "", ".", "..", "/", "/w/a.b/", "/w/...",
+     "/w/a.b.c.", "/w/é.html"],
+)
+def test_extension_is_splitext(path):
+    """The static path's own extension finder agrees with os.path.splitext everywhere."""
+    assert extension(path) == os.path.splitext(path)[1]

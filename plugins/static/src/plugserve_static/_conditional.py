@@ -11,9 +11,13 @@ from __future__ import annotations
 from email.utils import parsedate_to_datetime
 from typing import Final
 
-__all__ = ["evaluate", "if_range_holds", "make_etag"]
+__all__ = ["PRECONDITIONS", "evaluate", "if_range_holds", "make_etag"]
 
 _SAFE: Final = frozenset({b"GET", b"HEAD"})
+#: The request headers `evaluate` reads: without any of them there is nothing to evaluate.
+PRECONDITIONS: Final = frozenset(
+    {b"if-match", b"if-unmodified-since", b"if-none-match", b"if-modified-since"}
+)
 
 
 def make_etag(mtime_ns: int, size: int) -> bytes:

@@ -20,7 +20,7 @@ from plugserve.util import redirectTo
 
 from ._cache import SmallFileCache
 from ._listing import DirectoryLister
-from ._mime import CONTENT_ENCODINGS, load_mime_types, type_and_encoding
+from ._mime import CONTENT_ENCODINGS, extension, load_mime_types, type_and_encoding
 from ._paths import child_path, inside
 from ._send import FileInfo, send_file_response
 
@@ -179,11 +179,11 @@ class File(Resource):
     def _servable(self, path: str) -> bool:
         """False for a resource script (.rpy, .epy) that no processor runs: its source is
         code, often with secrets, and Twisted's habit of sending it as a page leaks it."""
-        ext = os.path.splitext(path)[1]
+        ext = extension(path)
         return ext not in SCRIPT_EXTENSIONS or ext in self.processors
 
     def _resource_for(self, path: str) -> IResource:
-        ext = os.path.splitext(path)[1]
+        ext = extension(path)
         processor = self.processors.get(ext)
         if processor is not None:
             return processor(path, self.registry)

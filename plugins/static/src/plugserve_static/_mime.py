@@ -14,7 +14,7 @@ from functools import lru_cache
 from types import MappingProxyType
 from typing import Final
 
-__all__ = ["CONTENT_ENCODINGS", "WEB_TYPES", "load_mime_types", "type_and_encoding"]
+__all__ = ["CONTENT_ENCODINGS", "WEB_TYPES", "extension", "load_mime_types", "type_and_encoding"]
 
 #: Types browsers need exactly, whatever the platform says (WHATWG MIME Sniffing, RFC 9239).
 WEB_TYPES: Final[Mapping[str, str]] = MappingProxyType({
@@ -50,13 +50,31 @@ def load_mime_types() -> dict[str, str]:
     return dict(_known_types())
 
 
+_NOT_BEFORE_DOT: Final = os.sep + (os.altsep or "") + "."
+
+
+def extension(path: str) -> str:
+    """`os.path.splitext(path)[1]`, found with two searches in the common case (it runs for
+    every file served); anything unusual (a leading dot, a dot in a directory name) is left
+    to splitext itself."""
+    dot = path.rfind(".")
+    if (
+        dot > 0
+        and path[dot - 1] not in _NOT_BEFORE_DOT
+        and path.find(os.sep, dot) < 0
+        and (os.altsep is None or path.find(os.altsep, dot) < 0)
+    ):
+        return path[dot:]
+    return os.path.splitext(path)[1]
+
+
 def type_and_encoding(
     path: str, types: Mapping[str, str], encodings: Mapping[str, str], default: str | None
 ) -> tuple[str | None, str | None]:
     """(content type, content coding) of `path`: `a.txt.gz` is text/plain, coded gzip."""
-    base, ext = os.path.splitext(path)
-    ext = ext.lower()
-    encoding = encodings.get(ext)
+    ext = extension(path)
+    encoding = encodings.get(ext.lower())
     if encoding is not None:
-        ext = os.path.splitext(base)[1].lower()
+        ext = extension(path[: len(path) - len(ext)])
+    ext = ext.lower()
     return types.get(ext, default), encoding

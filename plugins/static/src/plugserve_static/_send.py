@@ -24,7 +24,7 @@ from plugserve.resource import error_html
 from plugserve.server import NOT_DONE_YET, Request
 
 from ._cache import SmallFileCache
-from ._conditional import evaluate, if_range_holds, make_etag
+from ._conditional import PRECONDITIONS, evaluate, if_range_holds, make_etag
 from ._ranges import parse_range
 
 __all__ = ["FileInfo", "send_file_response"]
@@ -122,7 +122,10 @@ def _respond(request: Request, file: IO[bytes], size: int, mtime_ns: int,
     request.setHeader(b"last-modified", _http_date(mtime_s))
     if info.vary:
         request.setHeader(b"vary", b"Accept-Encoding")
-    status = evaluate(request.method, headers, etag, mtime_s)
+    if not headers.keys().isdisjoint(PRECONDITIONS):
+        status = evaluate(request.method, headers, etag, mtime_s)
+    else:
+        status = None  # the common case, decided with one set operation
     if status is not None:  # RFC 9110 §15.4.5: a 304 carries the validators, no body
         request.setResponseCode(status)
         if status == 412:
@@ -136,8 +139,8 @@ def _respond(request: Request, file: IO[bytes], size: int, mtime_ns: int,
     if info.encoding:
         request.setHeader(b"content-encoding", info.encoding)
     ranges = None
-    if request.method == b"GET" and if_range_holds(headers, etag, mtime_s):
-        ranges = parse_range(headers.get(b"range"), size)
+    if b"range" in headers and request.method == b"GET" and if_range_holds(headers, etag, mtime_s):
+        ranges = parse_range(headers[b"range"], size)
     if ranges is None:
         request.setHeader(b"content-type", content_type)
         request.setHeader(b"content-length", str(size))
