@@ -67,6 +67,7 @@ def test_framing(http_engine, method, version, client_keep_alive, status, header
         assert text in head
     for text in absent:
         assert text not in head
+    assert head.lower().count(b"\r\nconnection:") <= 1
     assert conn.send_body(body) + conn.send_end() == framed
     assert conn.keep_alive is keeps
 

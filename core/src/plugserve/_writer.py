@@ -87,6 +87,7 @@ class ResponseWriter:
         lines = [b"HTTP/1.1 %d %s" % (status, reason)]
         length: bytes | None = None
         chunked = False
+        connection_set = False
         append = lines.append
         for name, value in headers:
             prefix = _PREFIXES.get(name)
@@ -106,8 +107,10 @@ class ResponseWriter:
                     raise h11.LocalProtocolError(f"unsupported Transfer-Encoding {value!r}")
                 chunked = True
                 continue  # written below, once
-            elif value.lower().find(b"close") >= 0:  # Connection
-                self.keep_alive = False
+            else:  # Connection
+                if value.lower().find(b"close") >= 0:
+                    self.keep_alive = False
+                connection_set = True
             append(wire_name(name) + b": " + value)
         if self._head_request or status < 200 or status in (204, 304):
             self._framing = _NONE
@@ -124,7 +127,8 @@ class ResponseWriter:
             self._framing = _CLOSE
             self.keep_alive = False
         if not self.keep_alive:
-            lines = [line for line in lines if line[:11].lower() != b"connection:"]
+            if connection_set:  # the resource's own Connection line gives way to this one
+                lines = [line for line in lines if line[:11].lower() != b"connection:"]
             lines.append(b"Connection: close")
         lines.append(b"\r\n")
         head = b"\r\n".join(lines)
