@@ -170,6 +170,17 @@ def test_unix_socket_replaces_a_stale_socket_but_not_a_file(tmp_path: Path) -> N
     assert regular.read_text() == "keep me"
 
 
+def test_unix_socket_of_a_running_server_is_not_taken_over(tmp_path: Path) -> None:
+    """A second server on the same path fails with `already in use`; the first keeps its
+    socket file and its clients (replacing it would cut it off without a word)."""
+    path = tmp_path / "p.sock"
+    with serving(f"unix:{path}"):
+        with pytest.raises(OSError, match="already in use"), serving(f"unix:{path}"):
+            pass
+        with RawClient(str(path), family=socket.AF_UNIX) as client:
+            assert _one_get(client).startswith(b"plain")
+
+
 def _ipv6_loopback() -> bool:
     if not socket.has_ipv6:
         return False

@@ -158,9 +158,22 @@ def _host(endpoint: Endpoint) -> str:
 
 
 def _remove_stale_socket(path: str) -> None:
-    """A socket file left by an earlier run is replaced; any other file is an error (bind's)."""
-    if os.path.exists(path) and stat.S_ISSOCK(os.stat(path).st_mode):
-        os.unlink(path)
+    """A socket file left by an earlier run is replaced; one a server still listens on, or any
+    other file, is an error (`Address ... is already in use`, or bind's own).  Twisted's
+    `lockfile=` guards the same case with a lock file; a connection attempt asks the socket
+    itself, and needs no file a crash could leave behind."""
+    if not (os.path.exists(path) and stat.S_ISSOCK(os.stat(path).st_mode)):
+        return
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as probe:
+        probe.settimeout(1.0)
+        try:
+            probe.connect(path)
+        except ConnectionRefusedError:
+            os.unlink(path)  # nobody listens: left by a server that is gone
+            return
+        except OSError:
+            return  # cannot tell (permissions, a full backlog): leave it, bind says why
+    raise OSError(errno.EADDRINUSE, f"Address {path!r} is already in use by a running server")
 
 
 def socket_urls(endpoint: Endpoint, sockets: Iterable[socket.socket]) -> list[str]:
