@@ -44,7 +44,6 @@ from ._http_common import (
     Limits,
     ProtocolError,
     expects_continue,
-    header_dict,
 )
 
 __all__ = ["FastHTTPConnection"]
@@ -105,8 +104,10 @@ class FastHTTPConnection(HTTPConnection):
         super().__init__(limits)
         self._mode = _HEAD
         self._parser: httptools.HttpRequestParser | None = None
-        #: (lower-case name, value) of the head being parsed, appended by on_header.
-        self._items: list[tuple[bytes, bytes]] = []
+        #: Lower-case name -> values of the head being parsed (the request's own dict, which
+        #: a new head replaces), and how many fields it had: filled by on_header.
+        self._headers: dict[bytes, list[bytes]] = {}
+        self._fields = 0
         self._head_complete = False
         self._remaining = 0
         self._received = 0
@@ -118,7 +119,13 @@ class FastHTTPConnection(HTTPConnection):
 
     def on_header(self, name: bytes, value: bytes) -> None:
         """One header field (httptools joins the pieces); llhttp strips leading whitespace."""
-        self._items.append((name.lower(), value))
+        name = name.lower()
+        values = self._headers.get(name)
+        if values is None:
+            self._headers[name] = [value]
+        else:
+            values.append(value)
+        self._fields += 1
 
     def on_headers_complete(self) -> None:
         """The blank line after the header fields."""
@@ -189,8 +196,9 @@ class FastHTTPConnection(HTTPConnection):
         parser = self._parser
         if parser is None:
             parser = self._parser = httptools.HttpRequestParser(self)
-        items = self._items
-        items.clear()
+        headers: dict[bytes, list[bytes]] = {}
+        self._headers = headers
+        self._fields = 0
         self._head_complete = False
         try:
             parser.feed_data(head)
@@ -201,8 +209,8 @@ class FastHTTPConnection(HTTPConnection):
             return self._to_h11(data)
         # llhttp keeps trailing whitespace in values.  (find, not `in`: see _writer.head.)
         if head.find(b" \r\n") >= 0 or head.find(b"\t\r\n") >= 0:
-            items = [(name, value.rstrip(b" \t")) for name, value in items]
-        headers = header_dict(items)
+            for values in headers.values():
+                values[:] = [value.rstrip(b" \t") for value in values]
         if b"transfer-encoding" in headers:
             return self._to_h11(data)
         lengths = headers.get(b"content-length")
@@ -219,7 +227,7 @@ class FastHTTPConnection(HTTPConnection):
         elif len(hosts) > 1:
             return [self._fail(400, "Found multiple Host headers")]
         waiting = b"expect" in headers and expects_continue(version, headers)
-        head_event = self._accept(method, target, version, headers, len(items), waiting)
+        head_event = self._accept(method, target, version, headers, self._fields, waiting)
         if isinstance(head_event, ProtocolError):
             return [head_event]
         body_length = head_event.content_length
