@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from ._protocol import HTTPChannel
 from .config import Config
-from .endpoints import Endpoint, listen, listen_on, parse_endpoint
+from .endpoints import ACCEPT_BURST, Endpoint, bind_sockets, listen_on, parse_endpoint
 from .http_headers import canonical_name
 
 if TYPE_CHECKING:
@@ -69,17 +69,16 @@ class Server:
     async def start(self, endpoints: Sequence[str]) -> None:
         """Bind every endpoint (all or none) and start serving."""
         parsed = [parse_endpoint(text) for text in endpoints]
-        state = self._state = ServerState(self.site, self.config, self.hooks)
+        bound: list[tuple[Endpoint, list[socket.socket]]] = []
         try:
             for endpoint in parsed:
-                servers, urls = await listen(endpoint, lambda: HTTPChannel(state))
-                self._servers.extend(servers)
-                self.addresses.extend(urls)
+                bound.append((endpoint, bind_sockets(endpoint)))
+            await self._serve(bound, None, alone=True)
         except BaseException:
-            for started in self._servers:
-                started.close()
+            for _, sockets in bound:
+                for sock in sockets:
+                    sock.close()
             raise
-        self._sweeper = state.loop.create_task(self._sweep(state))
 
     async def start_on(
         self,
@@ -91,12 +90,25 @@ class Server:
 
         `load_gate(open connections)` says whether to accept a waiting connection now (see
         endpoints.listen_on): the workers use it to spread connections evenly."""
+        await self._serve(bound, load_gate, alone=False)
+
+    async def _serve(
+        self,
+        bound: Sequence[tuple[Endpoint, Sequence[socket.socket]]],
+        load_gate: Callable[[int], bool] | None,
+        *,
+        alone: bool,
+    ) -> None:
+        """Serve `bound`.  A process `alone` on its sockets takes up to the backlog's worth of
+        connections per wake-up, as asyncio's own server does; a worker takes a few, so that
+        the others get theirs (endpoints.ACCEPT_BURST)."""
         state = self._state = ServerState(self.site, self.config, self.hooks)
         gate = None if load_gate is None else (lambda: load_gate(len(state.connections)))
         try:
             for endpoint, sockets in bound:
+                burst = endpoint.backlog if alone else ACCEPT_BURST
                 servers, urls = await listen_on(endpoint, sockets, lambda: HTTPChannel(state),
-                                                gate=gate)
+                                                accept_burst=burst, gate=gate)
                 self._servers.extend(servers)
                 self.addresses.extend(urls)
         except BaseException:
