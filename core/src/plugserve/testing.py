@@ -7,7 +7,9 @@
 
 The server runs in-process on its own event-loop thread and is reached over real TCP:
 `request`/`get` use http.client, `raw` sends bytes as they are on a fresh socket (for malformed
-input).  Keyword arguments are Config fields (`max_body_bytes=1024`, `header_timeout_s=0.5`).
+input).  `RawClient.to(server)` keeps one raw connection open and reads responses strictly
+(keep-alive, pipelining, framing checks), `parse_responses` splits what `raw` returned.
+Keyword arguments are Config fields (`max_body_bytes=1024`, `header_timeout_s=0.5`).
 """
 
 from __future__ import annotations
@@ -26,11 +28,22 @@ import pytest
 from ._listener import Server
 from ._plugins import Hooks
 from ._run import default_plugin_manager, serve
+from ._wire import RawClient, RawResponse, parse_responses, read_response
 from .config import Config
 from .resource import IResource
 from .server import Site
 
-__all__ = ["Response", "TestServer", "plugin_hooks", "plugserve_server", "serve_in_thread"]
+__all__ = [
+    "RawClient",
+    "RawResponse",
+    "Response",
+    "TestServer",
+    "parse_responses",
+    "plugin_hooks",
+    "plugserve_server",
+    "read_response",
+    "serve_in_thread",
+]
 
 
 @dataclass

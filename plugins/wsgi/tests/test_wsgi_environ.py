@@ -139,7 +139,7 @@ def test_http10_without_host(serve):
     server = serve(environ_app)
     with Client(server) as client:
         client.send(b"GET /x HTTP/1.0\r\n\r\n")
-        env = client.reply().json()
+        env = client.response().json()
     assert env["SERVER_PROTOCOL"] == "HTTP/1.0"
     assert env["SERVER_NAME"] == "127.0.0.1"  # the socket's address, without a Host
 

@@ -166,7 +166,7 @@ def test_the_loop_serves_others_while_apps_block(serve):
             assert waiting.acquire(timeout=10)
         assert fetch(server, "GET", "/plain").body == b"loop is free"
         release.set()
-        assert [c.reply().body for c in clients] == [b"released"] * 4
+        assert [c.response().body for c in clients] == [b"released"] * 4
     finally:
         for client in clients:
             client.close()

@@ -96,8 +96,8 @@ def test_reads_over_the_wire_and_the_next_request_is_intact(serve):
         client.send(b"POST / HTTP/1.1\r\nHost: h\r\nContent-Type: text/plain\r\n"
                     b"Content-Length: %d\r\n\r\n%s" % (len(body), body)
                     + b"POST /again HTTP/1.1\r\nHost: h\r\nContent-Length: 3\r\n\r\nxyz")
-        first = client.reply().json()
-        second = client.reply().json()
+        first = client.response().json()
+        second = client.response().json()
     assert first == ["abc", "def\n", "line", "", " two\n", "three\n", "four\n", ""]
     assert second == ["xyz", "", "", "", ""]
 
@@ -124,8 +124,8 @@ def test_chunked_upload_is_read_to_its_end(serve):
         client.send(b"POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n"
                     b"4\r\nWiki\r\n7\r\npedia i\r\n0\r\n\r\n"
                     b"GET / HTTP/1.1\r\nHost: h\r\n\r\n")
-        assert client.reply().body == b"Wikipedia i"
-        assert client.reply().body == b""
+        assert client.response().body == b"Wikipedia i"
+        assert client.response().body == b""
 
 
 def test_unread_body_does_not_break_the_connection(serve):
@@ -177,7 +177,7 @@ def test_body_over_the_limit_while_streaming(serve):
                 client.send(b"2000\r\n" + b"x" * 0x2000 + b"\r\n")
         except (BrokenPipeError, ConnectionResetError):
             pass
-        assert client.reply().status == 413
+        assert client.response().status == 413
     assert eventually(lambda: results)
     assert isinstance(results[0], OSError)  # plugserve.error.RequestBodyError
     assert not closed.is_set()  # the app raised before returning an iterable
@@ -206,9 +206,9 @@ def test_expect_100_continue(serve):
     with Client(serve(app)) as client:
         client.send(b"PUT / HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\n"
                     b"Expect: 100-continue\r\n\r\n")
-        assert client.reply().status == 100  # before the body was sent
+        assert client.response().status == 100  # before the body was sent
         client.send(b"hello")
-        assert client.reply().body == b"got hello"
+        assert client.response().body == b"got hello"
 
 
 def test_declared_length_over_the_limit_never_starts_the_app(serve):
@@ -222,6 +222,6 @@ def test_declared_length_over_the_limit_never_starts_the_app(serve):
     server = serve(app, max_body_bytes=1000)
     with Client(server) as client:
         client.send(b"POST /big HTTP/1.1\r\nHost: h\r\nContent-Length: 5000\r\n\r\n")
-        assert client.reply().status == 413
+        assert client.response().status == 413
     assert fetch(server, "POST", "/small", b"x" * 1000).body == b"ran"
     assert calls == ["/small"]

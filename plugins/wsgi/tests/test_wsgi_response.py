@@ -202,7 +202,7 @@ def test_connection_close_is_honoured(serve):
     with Client(serve(app_with(headers=headers))) as client:
         reply = client.request("GET", "/")
         assert reply.header(b"connection") == b"close"
-        assert client.closed()
+        assert client.closed_by_server()
 
 
 # -- errors ------------------------------------------------------------------------------------
@@ -347,7 +347,7 @@ def test_pipelined_requests_answer_in_order(serve):
     server = serve(app)
     with Client(server) as client:
         client.send(b"".join(b"GET /%d HTTP/1.1\r\nHost: h\r\n\r\n" % i for i in range(5)))
-        assert [client.reply().body for _ in range(5)] == [b"/%d" % i for i in range(5)]
+        assert [client.response().body for _ in range(5)] == [b"/%d" % i for i in range(5)]
 
 
 def test_raw_reply_helper_reads_one_response(serve):

@@ -1,4 +1,4 @@
-"""Helpers of the WSGI tests: a raw HTTP client that reads responses strictly, and small apps.
+"""Helpers of the WSGI tests: requests over plugserve.testing's raw client, and small apps.
 
 Every application a test serves goes through `wsgiref.validate.validator` (see conftest's
 `serve`), and pytest turns warnings into errors, so any PEP 3333 slip by the server fails.
@@ -9,128 +9,57 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
 from typing import Any, BinaryIO
 from urllib.parse import urlsplit
+
+from plugserve.testing import RawClient, RawResponse, read_response
 
 Environ = dict[str, Any]
 StartResponse = Callable[..., Any]
 App = Callable[[Environ, StartResponse], Iterable[bytes]]
 
 
-@dataclass
-class Reply:
-    """One response as it was on the wire."""
-
-    status: int
-    reason: bytes
-    headers: list[tuple[bytes, bytes]] = field(default_factory=list)
-    body: bytes = b""
-    chunked: bool = False
-
-    def header(self, name: bytes) -> bytes | None:
-        values = self.all(name)
-        return values[-1] if values else None
-
-    def all(self, name: bytes) -> list[bytes]:
-        return [v for n, v in self.headers if n.lower() == name.lower()]
-
-    def json(self) -> Any:
-        return json.loads(self.body)
-
-
-def _line(stream: BinaryIO) -> bytes:
-    line = stream.readline(65537)
-    assert line.endswith(b"\r\n"), f"line not ended by CRLF: {line!r}"
-    return line[:-2]
-
-
-def read_reply(stream: BinaryIO, method: bytes = b"GET") -> Reply:
-    """Read one complete response; fails on bad framing or a truncated body."""
-    first = _line(stream)
-    _version, status, reason = [*first.split(b" ", 2), b""][:3]
-    reply = Reply(int(status), reason)
-    while line := _line(stream):
-        name, _, value = line.partition(b":")
-        reply.headers.append((name, value.strip()))
-    if method == b"HEAD" or reply.status < 200 or reply.status in (204, 304):
-        return reply
-    if reply.header(b"transfer-encoding") == b"chunked":
-        reply.chunked = True
-        parts = []
-        while size := int(_line(stream).split(b";")[0], 16):
-            parts.append(stream.read(size))
-            assert len(parts[-1]) == size, "truncated chunk"
-            assert stream.read(2) == b"\r\n"
-        while _line(stream):
-            pass
-        reply.body = b"".join(parts)
-    elif (length := reply.header(b"content-length")) is not None:
-        reply.body = stream.read(int(length))
-        assert len(reply.body) == int(length), "body shorter than its Content-Length"
-    else:
-        reply.body = stream.read()
-    return reply
-
-
-class Client:
-    """One keep-alive connection to a test server."""
+class Client(RawClient):
+    """One keep-alive connection to a test server (plugserve.testing's RawClient), with the
+    requests the WSGI tests send."""
 
     def __init__(self, server: Any, timeout: float = 10.0) -> None:
-        self.sock = socket.create_connection((server.host, server.port), timeout=timeout)
-        self.stream: BinaryIO = self.sock.makefile("rb")
-
-    def __enter__(self) -> Client:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    def close(self) -> None:
-        self.stream.close()
-        self.sock.close()
-
-    def send(self, data: bytes) -> None:
-        self.sock.sendall(data)
+        super().__init__((server.host, server.port), timeout=timeout)
 
     def request(self, method: str, target: str, body: bytes = b"",
-                headers: Iterable[tuple[str, str]] = ()) -> Reply:
+                headers: Iterable[tuple[str, str]] = ()) -> RawResponse:
         head = [f"{method} {target} HTTP/1.1", "Host: test.example:8123", *(
             f"{n}: {v}" for n, v in headers)]
         if body or method in ("POST", "PUT"):
             head.append(f"Content-Length: {len(body)}")
         self.send(("\r\n".join(head) + "\r\n\r\n").encode("latin-1") + body)
-        return self.reply(method.encode())
+        return self.response(method.encode())
 
-    def reply(self, method: bytes = b"GET") -> Reply:
-        return read_reply(self.stream, method)
 
-    def closed(self) -> bool:
-        """True when the server closes (or resets) the connection with nothing more to say."""
-        try:
-            return self.stream.read(1) == b""
-        except ConnectionResetError:
-            return True
+def read_reply(stream: BinaryIO, method: bytes = b"GET") -> RawResponse:
+    """One complete response from `stream` (strictly read); fails if there is none."""
+    reply = read_response(stream, method)
+    assert reply is not None, "the server closed the connection instead of answering"
+    return reply
 
 
 def fetch(server: Any, method: str, target: str, body: bytes = b"",
-          headers: Iterable[tuple[str, str]] = ()) -> Reply:
+          headers: Iterable[tuple[str, str]] = ()) -> RawResponse:
     """One request on a fresh connection."""
     with Client(server) as client:
         return client.request(method, target, body, headers)
 
 
-def raw(server: Any, data: bytes, method: bytes = b"GET") -> Reply:
+def raw(server: Any, data: bytes, method: bytes = b"GET") -> RawResponse:
     """Send raw bytes on a fresh connection and read one response."""
     with Client(server) as client:
         client.send(data)
-        return client.reply(method)
+        return client.response(method)
 
 
 # -- applications ------------------------------------------------------------------------------
