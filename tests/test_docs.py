@@ -52,6 +52,18 @@ def test_code_blocks_are_the_example_files(page, path, text):
     assert (REPO / path).read_text() == text, f"{page.name}: block differs from {path}"
 
 
+@pytest.mark.parametrize("path", sorted((DOCS / "examples").glob("test_*.py")),
+                         ids=lambda p: p.name)
+def test_doc_example_tests_pass(path):
+    """The plugin guide's own tests (the plugserve_server fixture, the raw client) pass as
+    written, run by pytest as a plugin author would run them."""
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(path)],
+        cwd=REPO, capture_output=True, text=True, timeout=120, check=False,
+    )
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
+
+
 def example_files() -> list[Path]:
     return sorted((DOCS / "examples").glob("*.py"))
 

@@ -7,6 +7,7 @@ on 127.0.0.1, on a port of its own, and is stopped after the test.
 
 from plugserve import hookimpl
 from plugserve.resource import Resource
+from plugserve.testing import RawClient
 
 
 class Greeting(Resource):
@@ -54,3 +55,13 @@ def test_limits_and_raw_bytes(plugserve_server):
     reply = server.raw(b"GET / HTTP/1.1\r\nHost: x\r\n" + b"X-A: 1\r\n" * 5 + b"\r\n")
     assert reply.startswith(b"HTTP/1.1 431 ")
     assert server.request("POST", "/", body=b"x").status == 405
+
+
+def test_keep_alive_on_the_wire(plugserve_server):
+    server = plugserve_server(root)
+    with RawClient.to(server) as client:  # one connection; each response is read strictly
+        for name in (b"a", b"b"):
+            client.send(b"GET /?name=" + name + b" HTTP/1.1\r\nHost: x\r\n\r\n")
+            response = client.response()
+            assert response.body == b"Hello, " + name + b"!\n"
+            assert response.header(b"content-length") == b"%d" % len(response.body)
