@@ -12,12 +12,11 @@
 from __future__ import annotations
 
 import re
-from functools import lru_cache
 from typing import Final
 
 import h11
 
-from .http_headers import canonical_name
+from .http_headers import _CR, _LF, canonical_name
 
 __all__ = ["ResponseWriter"]
 
@@ -30,17 +29,16 @@ _CTL_RE: Final = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _TOKEN_RE: Final = re.compile(rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 _DIGITS_RE: Final = re.compile(rb"[0-9]{1,20}")
 
-_CR, _LF = b"\r\n"
-
 _NONE: Final = 0  # no body may follow (HEAD, 1xx, 204, 304)
 _LENGTH: Final = 1
 _CHUNKED: Final = 2
 _CLOSE: Final = 3
 
 
-@lru_cache(maxsize=512)
 def wire_name(name: bytes) -> bytes:
-    """The wire spelling of a lower-case field name, which must be a token (RFC 9110 §5.1)."""
+    """The wire spelling of a lower-case field name, which must be a token (RFC 9110 §5.1).
+    Not cached itself: _PREFIXES holds its result for every name but the framing ones, and
+    canonical_name has its own cache."""
     if _TOKEN_RE.fullmatch(name) is None:
         raise h11.LocalProtocolError(f"illegal header name {name!r}")
     return canonical_name(name)
