@@ -44,8 +44,8 @@ KEEP, CLOSE = False, True
 # (raw request, status, closes): the same on both engines; the status is h11's.
 LAXNESS = [
     # -- llhttp accepts, h11 refuses ---------------------------------------------------------
-    pytest.param(b"\r\n\r\n" + H(b"Host: a"), 400, CLOSE, id="two-leading-empty-lines"),
-    pytest.param(b"\n" + H(b"Host: a"), 400, CLOSE, id="leading-bare-lf"),
+    pytest.param(b"\r\n\r\n" + H(b"Host: a"), 200, KEEP, id="two-leading-empty-lines"),
+    pytest.param(b"\n" + H(b"Host: a"), 200, KEEP, id="leading-bare-lf"),
     pytest.param(H(b"Host: a", start=b"GET / RTSP/1.0"), 400, CLOSE, id="rtsp-version"),
     pytest.param(H(b"Host: a", start=b"SOURCE / ICE/1.0"), 400, CLOSE, id="ice-version"),
     pytest.param(H(b"Host: a", start=b"GET / HTTP/1.1 "), 400, CLOSE, id="space-after-version"),
@@ -68,7 +68,7 @@ LAXNESS = [
     pytest.param(H(b"Host: a", start=b"FOO / HTTP/1.1"), 501, KEEP, id="unknown-method"),
     pytest.param(H(b"Host: a", start=b"get / HTTP/1.1"), 501, KEEP, id="lower-case-method"),
     pytest.param(H(start=b"GET / HTTP/1.2"), 200, KEEP, id="http-1.2-without-host"),
-    pytest.param(H(b"Host: a", b"X: a\x7fb"), 200, KEEP, id="del-in-value"),
+    pytest.param(H(b"Host: a", b"X: a\x7fb"), 400, CLOSE, id="del-in-value"),
     pytest.param(H(b"Host: a", b"X:"), 200, KEEP, id="empty-value"),
     pytest.param(post(b"Content-Length: 5", b"content-length: 5", body=b"hello"), 200, KEEP,
                  id="cl-twice-other-case"),

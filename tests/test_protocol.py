@@ -114,7 +114,7 @@ REQUESTS = [
     pytest.param(post(b"Transfer-Encoding: CHUNKED ", body=b"2\r\nhi\r\n0\r\n\r\n"),
                  200, KEEP, id="te-case-and-ows"),
     pytest.param(H(b"Host: a", b"Transfer-Encoding: chunked", body=b"2\r\nhi\r\n0\r\n\r\n",
-                   start=b"POST / HTTP/1.0"), 200, CLOSE, id="te-on-http10"),
+                   start=b"POST / HTTP/1.0"), 400, CLOSE, id="te-on-http10"),
     # -- chunk framing -------------------------------------------------------------------------
     *[
         pytest.param(chunked(size + b"\r\nhello\r\n0\r\n\r\n"), 400, CLOSE, id=f"chunk-{name}")
@@ -130,7 +130,22 @@ REQUESTS = [
     pytest.param(chunked(b"5\r\nhelloXX0\r\n\r\n"), 400, CLOSE, id="chunk-no-crlf-after-data"),
     pytest.param(chunked(b"5\r\nhello\n0\r\n\r\n"), 400, CLOSE, id="chunk-bare-lf-after-data"),
     pytest.param(chunked(b"5;a\nb\r\nhello\r\n0\r\n\r\n"), 400, CLOSE, id="chunk-ext-lf"),
-    pytest.param(chunked(b"5 \r\nhello\r\n0\r\n\r\n"), 200, KEEP, id="chunk-size-trailing-space"),
+    # Lax chunk-size lines that a front proxy may frame otherwise (issue 12, item 9): 400.
+    *[
+        pytest.param(chunked(line + b"\r\nhello\r\n0\r\n\r\n"), 400, CLOSE, id=f"chunk-{name}")
+        for name, line in [
+            ("size-trailing-space", b"5 "), ("size-trailing-tab", b"5\t"),
+            ("ext-bare-cr", b"5;a\rb"), ("ext-nul", b"5;a\x00"), ("ext-ctl", b"5;a=\x01"),
+            ("ext-del", b"5;a\x7f"), ("ext-space-in-name", b"5;a b"), ("ext-empty", b"5;"),
+            ("space-before-ext", b"5 ;a"),
+            ("line-too-long", b"5;a=" + b"b" * 1024), ("bare-cr-before-lf", b"5\r\r"),
+        ]
+    ],
+    pytest.param(chunked(b"5\nhello\r\n0\r\n\r\n"), 400, CLOSE, id="chunk-size-bare-lf"),
+    pytest.param(chunked(b'5; a = "b\\"c" ;d\r\nhello\r\n0\r\n\r\n'), 200, KEEP,
+                 id="chunk-ext-bws-and-quoted-pair"),
+    pytest.param(chunked(b"5;a=" + b"b" * 1000 + b"\r\nhello\r\n0\r\n\r\n"), 200, KEEP,
+                 id="chunk-line-at-limit"),
     pytest.param(chunked(b"5;name=value\r\nhello\r\n0\r\nX-Trailer: t\r\n\r\n"),
                  200, KEEP, id="chunk-ext-and-trailer"),
     # -- request line --------------------------------------------------------------------------
@@ -187,8 +202,35 @@ REQUESTS = [
     pytest.param(H(b"Host: a", b"X: a\x00b"), 400, CLOSE, id="nul-in-value"),
     pytest.param(H(b"Host: a", b"X: a\rb"), 400, CLOSE, id="cr-in-value"),
     pytest.param(H(b"Host: a", b"X: a\r"), 400, CLOSE, id="cr-before-crlf"),
-    pytest.param(H(b"Host: a", b"X: caf\xe9\x01"), 200, KEEP, id="obs-text-and-ctl-in-value"),
-    pytest.param(b"\r\n" + H(b"Host: a"), 400, CLOSE, id="leading-empty-line"),
+    pytest.param(H(b"Host: a", b"X: caf\xe9\ttab"), 200, KEEP, id="obs-text-and-tab-in-value"),
+    # RFC 9110 §5.5: no control byte but HTAB in a value (issue 12, item 10).
+    *[
+        pytest.param(H(b"Host: a", b"X: a" + bytes([byte]) + b"b"), 400, CLOSE,
+                     id=f"ctl-{byte:02x}-in-value")
+        for byte in [*range(0x01, 0x09), *range(0x0E, 0x20), 0x7F]
+    ],
+    pytest.param(H(b"Host: a", b"X: a\x01"), 400, CLOSE, id="ctl-at-end-of-value"),
+    # RFC 9112 §2.2: empty lines before a request line are ignored, a bounded number of them.
+    pytest.param(b"\r\n" + H(b"Host: a"), 200, KEEP, id="leading-empty-line"),
+    pytest.param(b"\n\r\n\n" + H(b"Host: a"), 200, KEEP, id="leading-empty-lines-mixed"),
+    pytest.param(b"\r\n" * 8 + H(b"Host: a"), 200, KEEP, id="leading-empty-lines-at-limit"),
+    pytest.param(b"\r\n" * 9 + H(b"Host: a"), 400, CLOSE, id="leading-empty-lines-over-limit"),
+    pytest.param(b"\r\r\n" + H(b"Host: a"), 400, CLOSE, id="leading-bare-cr"),
+    # The authority of an absolute-form target replaces Host, so it passes Host's check
+    # (issue 12, item 8); userinfo is refused (RFC 9110 §4.2.4).
+    *[
+        pytest.param(H(b"Host: a", start=b"GET " + target + b" HTTP/1.1"), 400, CLOSE,
+                     id=f"absolute-{name}")
+        for name, target in [
+            ("quote-and-angle", b'http://a"<b>/x'), ("userinfo", b"http://good@evil/u"),
+            ("userinfo-no-path", b"http://u:p@evil"), ("empty-host", b"http:///x"),
+            ("port-only", b"http://:80/x"), ("two-colons", b"http://a:1:2/"),
+        ]
+    ],
+    pytest.param(H(b"Host: a", start=b"GET http://b.example:8080/x?q HTTP/1.1"), 200, KEEP,
+                 id="absolute-with-port-and-query"),
+    pytest.param(H(b"Host: a", start=b"GET http://[::1]/x HTTP/1.1"), 200, KEEP,
+                 id="absolute-ipv6"),
     pytest.param(H(b"Host: a", b"X: " + b"a" * 17000), 431, CLOSE, id="head-too-large-one-read"),
     pytest.param(H(b"Host: a", *[b"X-%d: 1" % i for i in range(100)]), 431, CLOSE,
                  id="too-many-headers"),

@@ -20,10 +20,12 @@ from typing import ClassVar, Final
 
 import h11
 
+from ._chunked import ChunkScanner
 from ._http_common import (
     ABSOLUTE_RE,
     BODY_END,
     CLIENT_CLOSED,
+    CONTROL_RE,
     HOST_RE,
     BodyChunk,
     BodyEnd,
@@ -32,9 +34,11 @@ from ._http_common import (
     Limits,
     ProtocolError,
     RequestHead,
+    authority_error,
     head_end,
     head_length,
     header_dict,
+    skip_empty_lines,
 )
 from ._writer import ResponseWriter
 
@@ -76,8 +80,17 @@ class HTTPConnection:
         self._fast_head_bytes = min(limits.max_request_line_bytes, limits.max_header_bytes)
         self._body_seen = 0
         self._chunked = False
-        #: The length of the last head _check_head saw complete (the bytes up to its blank line).
+        #: The framing check of the current chunked body (see _chunked.py), else None.
+        self._chunks: ChunkScanner | None = None
+        #: The length of the last head _check_head saw complete (the bytes up to its blank line),
+        #: and where in the bytes of the current receive_data call it ended.
         self._head_length = 0
+        self._body_offset = 0
+        #: Empty lines skipped before the current request line, and a CR that may start one.
+        self._empty_lines = 0
+        self._held_cr = False
+        #: True once bytes arrived after a request that ends the connection; they are dropped.
+        self._dropped = False
         self.failed = False
 
     def _new_h11(self) -> h11.Connection:
@@ -91,15 +104,40 @@ class HTTPConnection:
         """True when some bytes of a head that is not complete yet have arrived."""
         return bool(self._scan)
 
+    @property
+    def unread(self) -> bool:
+        """True when bytes arrived that no request consumed (pipelined after a request that
+        ends the connection, or waiting for the next cycle): closing now could reset the
+        connection before the client reads its response, so the channel lingers."""
+        return self._dropped or bool(self._h11.trailing_data[0])
+
     def receive_data(self, data: bytes) -> list[Event]:
         """Feed bytes from the client (b"" at end of file); return the events they complete."""
         if self.failed:
             return []
+        conn = self._h11
+        state = conn.their_state
+        if state is h11.IDLE and not self._scan:
+            if not data:
+                self._held_cr = False  # the client closed after a CR: nothing to answer
+            elif self._held_cr or data[0] == 0x0D or data[0] == 0x0A:
+                skipped = self._skip_empty_lines(data)
+                if type(skipped) is ProtocolError:
+                    return [skipped]
+                if not skipped:
+                    return []
+                data = skipped  # type: ignore[assignment]
+        elif state is h11.MUST_CLOSE and data:
+            # RFC 9112 §9.6: after a request that closes the connection, the server reads no
+            # more requests; whatever follows is dropped, not answered with a 400.
+            self._dropped = True
+            return []
+        self._body_offset = len(data)
         # The fast path skips the head check for a whole head, alone and shorter than every
         # head limit, in one read: the common case.
         if (
             data
-            and self._h11.their_state is h11.IDLE
+            and state is h11.IDLE
             and (
                 self._scan
                 or len(data) > self._fast_head_bytes
@@ -110,8 +148,23 @@ class HTTPConnection:
             error = self._check_head(data)
             if error is not None:
                 return [error]
-        self._h11.receive_data(data)
-        return self._events()
+        elif self._chunks is not None and data:
+            refused = self._chunks.feed(data)
+            if refused is not None:
+                return [self._fail(*refused)]
+        conn.receive_data(data)
+        return self._events(data)
+
+    def _skip_empty_lines(self, data: bytes) -> bytes | ProtocolError:
+        """`data` without the empty lines before a request line (see skip_empty_lines), at
+        most limits.max_empty_lines of them."""
+        if self._held_cr:
+            data = b"\r" + data
+        data, lines, self._held_cr = skip_empty_lines(data)
+        self._empty_lines += lines
+        if self._empty_lines > self.limits.max_empty_lines:
+            return self._fail(400, "too many empty lines before the request line")
+        return data
 
     def start_next_cycle(self) -> list[Event]:
         """Reset for the next request on a kept-alive connection; return any pipelined events."""
@@ -120,17 +173,20 @@ class HTTPConnection:
         # (pipelined bytes, an end of file), costs less than h11's start_next_cycle.
         pending, closed = self._h11.trailing_data
         self._h11 = self._new_h11()
+        self._reset()
+        events = self.receive_data(pending) if pending else []
+        if closed and not self.failed:
+            events += self.receive_data(b"")
+        return events
+
+    def _reset(self) -> None:
+        """Forget the request just finished (both engines, at start_next_cycle)."""
         self._writer = None
         self._body_seen = 0
         self._chunked = False
-        if pending:
-            error = self._check_head(pending)
-            if error is not None:
-                return [error]
-            self._h11.receive_data(pending)
-        if closed:
-            self._h11.receive_data(b"")
-        return self._events()
+        self._chunks = None
+        self._empty_lines = 0
+        self._held_cr = False
 
     def _check_head(self, data: bytes) -> ProtocolError | None:
         """Count head bytes ourselves: h11 only limits heads that arrive in several reads."""
@@ -155,13 +211,21 @@ class HTTPConnection:
         self._line_seen = False
         if end > limits.max_header_bytes:
             return self._fail(431, "request head too large")
-        self._head_length = head_length(scan, end)
+        self._head_length = length = head_length(scan, end)
+        self._body_offset = length - seen
         return None
 
-    def _events(self) -> list[Event]:
+    def _events(self, data: bytes = b"") -> list[Event]:
+        """The events h11 has for the bytes fed so far; `data` is the last of them, whose
+        part after a chunked request's head the chunk check must see before the events go."""
         events: list[Event] = []
         conn = self._h11
         while True:
+            if conn.their_state is h11.MUST_CLOSE:
+                # The request ended the connection: what follows it is never parsed (see
+                # receive_data), so it cannot turn into a 400 after the real answer.
+                self._dropped = self._dropped or bool(conn.trailing_data[0])
+                return events
             try:
                 event = conn.next_event()
             except h11.RemoteProtocolError as exc:
@@ -169,35 +233,37 @@ class HTTPConnection:
                 return events
             kind = type(event)
             if kind is h11.Data:
-                data = event.data  # type: ignore[union-attr]
-                self._body_seen += len(data)
-                if self._body_too_large():
+                body = event.data  # type: ignore[union-attr]
+                self._body_seen += len(body)
+                if self._body_seen > self.limits.max_body_bytes:
                     events.append(self._fail(413, "request body too large"))
                     return events
-                events.append(BodyChunk(data))
+                events.append(BodyChunk(body))
             elif kind is h11.Request:
                 head = self._validate(event)  # type: ignore[arg-type]
                 events.append(head)
                 if type(head) is ProtocolError:
                     return events
+                if self._chunked:
+                    error = self._start_chunks(data[self._body_offset:])
+                    if error is not None:
+                        events.append(error)
+                        return events
             elif kind is h11.EndOfMessage:
                 events.append(BODY_END)
             elif kind is h11.ConnectionClosed:
                 events.append(CLIENT_CLOSED)
                 return events
             else:  # NEED_DATA or PAUSED
-                if self._chunked and self._body_too_large():
-                    events.append(self._fail(413, "request body too large"))
                 return events
 
-    def _body_too_large(self) -> bool:
-        declared = self._body_seen
-        if self._chunked:
-            # h11 does not expose the size a chunk header declared; peek at it so a huge chunk
-            # is refused at once instead of after the client has sent the limit's worth.
-            reader = getattr(self._h11, "_reader", None)
-            declared += getattr(reader, "_bytes_in_chunk", 0) or 0
-        return declared > self.limits.max_body_bytes
+    def _start_chunks(self, body: bytes) -> ProtocolError | None:
+        """Start checking a chunked body with the bytes of it that came with its head (h11
+        has them already, and parses them only once these events are returned)."""
+        limits = self.limits
+        self._chunks = ChunkScanner(limits.max_chunk_line_bytes, limits.max_body_bytes)
+        error = self._chunks.feed(body) if body else None
+        return None if error is None else self._fail(*error)
 
     def _validate(self, req: h11.Request) -> RequestHead | ProtocolError:
         items = _header_items(req.headers)
@@ -208,6 +274,7 @@ class HTTPConnection:
             header_dict(items),
             len(items),
             self._h11.they_are_waiting_for_100_continue,
+            CONTROL_RE.search(b" ".join([value for _, value in items])) is not None,
         )
 
     def _accept(
@@ -218,14 +285,18 @@ class HTTPConnection:
         headers: dict[bytes, list[bytes]],
         count: int,
         expect_continue: bool,
+        control: bool,
     ) -> RequestHead | ProtocolError:
-        """Check a parsed request (`headers` from header_dict, `count` fields in all) for what
-        the parser leaves to the server, and start the response framing.  Both engines end
-        here, so a request gets the same status on both."""
+        """Check a parsed request (`headers` from header_dict, `count` fields in all, `control`
+        whether a value has a control byte) for what the parser leaves to the server, and start
+        the response framing.  Both engines end here, so a request gets the same answer on
+        both."""
         if not version.startswith(b"1."):
             return self._fail(505, "HTTP version not supported")
         if count > self.limits.max_header_count:
             return self._fail(431, "too many request headers")
+        if control:
+            return self._fail(400, "control character in a header value")
         content_length: int | None = None
         chunked = b"transfer-encoding" in headers
         if b"content-length" in headers:
@@ -236,11 +307,19 @@ class HTTPConnection:
         if chunked and content_length is not None:
             # RFC 9112 §6.1: a server MAY reject this; keeping the connection open smuggles.
             return self._fail(400, "Content-Length together with Transfer-Encoding")
+        if chunked and version == b"1.0":
+            # RFC 9112 §6.1: an HTTP/1.0 peer cannot mean chunked; a front proxy may frame the
+            # body otherwise.
+            return self._fail(400, "Transfer-Encoding in an HTTP/1.0 request")
         if not target.startswith(b"/"):
             if target == b"*":
                 if method != b"OPTIONS":
                     return self._fail(400, "asterisk-form target is only for OPTIONS")
-            elif ABSOLUTE_RE.match(target) is None and method != b"CONNECT":
+            elif ABSOLUTE_RE.match(target) is not None:
+                error = authority_error(target)
+                if error is not None:
+                    return self._fail(400, error)
+            elif method != b"CONNECT":
                 return self._fail(400, "authority-form target is only for CONNECT")
         if content_length is not None and content_length > self.limits.max_body_bytes:
             return self._fail(413, "request body too large")

@@ -17,6 +17,7 @@ __all__ = [
     "ABSOLUTE_RE",
     "BODY_END",
     "CLIENT_CLOSED",
+    "CONTROL_RE",
     "HOST_RE",
     "BodyChunk",
     "BodyEnd",
@@ -25,10 +26,12 @@ __all__ = [
     "Limits",
     "ProtocolError",
     "RequestHead",
+    "authority_error",
     "expects_continue",
     "head_end",
     "head_length",
     "header_dict",
+    "skip_empty_lines",
 ]
 
 
@@ -40,6 +43,10 @@ class Limits:
     max_header_bytes: int = 16384
     max_header_count: int = 100
     max_body_bytes: int = 100 * 1024 * 1024
+    #: A chunk-size line with its extensions (Twisted's maxChunkSizeLineLength is 1024 too).
+    max_chunk_line_bytes: int = 1024
+    #: Empty lines ignored before a request line (RFC 9112 §2.2 says at least one SHOULD be).
+    max_empty_lines: int = 8
 
 
 class RequestHead(NamedTuple):
@@ -91,6 +98,30 @@ HOST_RE: Final = re.compile(
     rb"(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9\-._~%!$&'()*+,;=]*)(?::[0-9]*)?"
 )
 ABSOLUTE_RE: Final = re.compile(rb"[A-Za-z][A-Za-z0-9+.\-]*://")
+# RFC 9110 §5.5: a field value holds no control byte but HTAB.  Searched over a whole head (the
+# fast engine) or over the joined values (h11), so CR and LF, the line ends, are left out here:
+# both parsers refuse them inside a value themselves.
+CONTROL_RE: Final = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def authority_error(target: bytes) -> str | None:
+    """Why the authority of the absolute-form `target` is unacceptable, or None.
+
+    It replaces Host (RFC 9112 §3.2.2), so it passes Host's check (HOST_RE); an http URI
+    with an empty host is invalid (RFC 9110 §4.2.1), and userinfo is refused outright (RFC 9110
+    §4.2.4: it is deprecated, and `good@evil` is a phishing trick)."""
+    rest = target[target.find(b"://") + 3:]
+    end = len(rest)
+    for stop in (b"/", b"?", b"#"):
+        found = rest.find(stop, 0, end)
+        if found >= 0:
+            end = found
+    authority = rest[:end]
+    if authority.find(b"@") >= 0:
+        return "userinfo in the request target"
+    if not authority or authority.startswith(b":") or HOST_RE.fullmatch(authority) is None:
+        return "invalid authority in the request target"
+    return None
 
 
 def head_end(data: bytes | bytearray, start: int = 0) -> int:
@@ -135,3 +166,22 @@ def expects_continue(http_version: bytes, headers: dict[bytes, list[bytes]]) -> 
         for value in values
         for part in value.split(b",")
     )
+
+
+def skip_empty_lines(data: bytes) -> tuple[bytes, int, bool]:
+    """`data` without its leading empty lines (CRLF or bare LF; RFC 9112 §2.2 says a server
+    SHOULD ignore at least one before a request line), how many there were, and whether a
+    last CR was held back: the byte after it decides whether it starts an empty line."""
+    pos, size, lines = 0, len(data), 0
+    while pos < size:
+        byte = data[pos]
+        if byte == 0x0A:
+            pos += 1
+        elif byte == 0x0D and pos + 1 == size:
+            return b"", lines, True
+        elif byte == 0x0D and data[pos + 1] == 0x0A:
+            pos += 2
+        else:
+            break
+        lines += 1
+    return (data[pos:] if pos else data), lines, False

@@ -39,6 +39,7 @@ from ._http import HTTPConnection
 from ._http_common import (
     BODY_END,
     CLIENT_CLOSED,
+    CONTROL_RE,
     BodyChunk,
     Event,
     Limits,
@@ -139,6 +140,15 @@ class FastHTTPConnection(HTTPConnection):
             return []
         mode = self._mode
         if mode == _HEAD:
+            if data and not self._scan and (
+                self._held_cr or data[0] == 0x0D or data[0] == 0x0A
+            ):
+                skipped = self._skip_empty_lines(data)
+                if type(skipped) is ProtocolError:
+                    return [skipped]
+                if not skipped:
+                    return []
+                data = skipped  # type: ignore[assignment]
             # The common case: one whole head, alone, shorter than every head limit.  (An
             # earlier bare-LF blank line would be h11's head end; llhttp refuses bare LF.)
             size = len(data)
@@ -150,6 +160,7 @@ class FastHTTPConnection(HTTPConnection):
             ):
                 return self._head(data, size)
             if not data:
+                self._held_cr = False
                 if self._scan:  # the client gave up half-way through a head: h11's verdict
                     partial = bytes(self._scan)
                     return self._to_h11(partial) + super().receive_data(b"")
@@ -182,13 +193,18 @@ class FastHTTPConnection(HTTPConnection):
             self._pending = b""
             self._eof = False
         self._mode = _HEAD
-        self._writer = None
-        self._body_seen = 0
-        self._chunked = False
+        self._reset()
         events = self.receive_data(pending) if pending else []
-        if eof:
+        if eof and not self.failed:
             events += self.receive_data(b"")
         return events
+
+    @property
+    def unread(self) -> bool:
+        """True when bytes arrived that no request consumed (see HTTPConnection.unread)."""
+        if self._mode == _H11:
+            return super().unread
+        return bool(self._pending)
 
     def _head(self, data: bytes, length: int) -> list[Event]:
         """Parse the complete head data[:length] with llhttp, or hand data to h11."""
@@ -223,11 +239,16 @@ class FastHTTPConnection(HTTPConnection):
         hosts = headers.get(b"host")
         if hosts is None:
             if version == b"1.1":
-                return [self._fail(400, "Missing mandatory Host header")]
+                return [self._fail(400, "Missing mandatory Host: header")]
         elif len(hosts) > 1:
-            return [self._fail(400, "Found multiple Host headers")]
+            return [self._fail(400, "Found multiple Host: headers")]
         waiting = b"expect" in headers and expects_continue(version, headers)
-        head_event = self._accept(method, target, version, headers, self._fields, waiting)
+        # The request line matched _REQUEST_LINE and llhttp took the names: a control byte
+        # in the head can only be in a value.
+        control = CONTROL_RE.search(head) is not None
+        head_event = self._accept(
+            method, target, version, headers, self._fields, waiting, control
+        )
         if isinstance(head_event, ProtocolError):
             return [head_event]
         body_length = head_event.content_length

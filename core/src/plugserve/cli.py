@@ -57,6 +57,26 @@ def _positive_float(text: str) -> float:
     return value
 
 
+def _rate(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{text!r} must be bytes per second, 0 or more")
+    return value
+
+
+def _count(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{text!r} must be a whole number, 0 or more")
+    return value
+
+
 def positive_int(text: str) -> int:
     """An argparse `type` for a count that must be 1 or more (plugins use it for their options)."""
     try:
@@ -83,10 +103,27 @@ _LIMIT_FLAGS: Final = (
     ("--max-header-bytes", "max_header_bytes", byte_size, "request head (431 past it)"),
     ("--max-headers", "max_header_count", positive_int, "number of request headers (431)"),
     ("--max-body", "max_body_bytes", byte_size, "request body (413)"),
+    ("--max-chunk-line", "max_chunk_line_bytes", byte_size,
+     "chunk-size line of a chunked body, extensions included (400 past it)"),
+    ("--max-empty-lines", "max_empty_lines", _count,
+     "empty lines ignored before a request line (400 past it)"),
     ("--header-timeout", "header_timeout_s", _positive_float,
      "seconds to receive a request head (408)"),
     ("--body-timeout", "body_timeout_s", _positive_float,
      "seconds of silence while receiving a body (408)"),
+    ("--min-body-rate", "min_body_rate_bytes_s", _rate,
+     "bytes per second a request body must average once the grace period is over (408); "
+     "0 turns the check off"),
+    ("--min-body-rate-grace", "min_body_rate_grace_s", _positive_float,
+     "seconds a body gets before --min-body-rate applies, and the most credit a fast "
+     "start earns"),
+    ("--send-timeout", "send_timeout_s", _positive_float,
+     "seconds without progress in sending a response before the connection is closed"),
+    ("--linger-timeout", "linger_timeout_s", _positive_float,
+     "seconds to read and drop what a client still sends after the answer that ends its "
+     "connection, so that it reads the answer instead of a reset"),
+    ("--max-linger", "max_linger_bytes", byte_size,
+     "bytes read and dropped that way, and of an unread body after an early answer"),
     ("--keepalive-timeout", "keepalive_timeout_s", _positive_float,
      "seconds an idle kept-alive connection stays open"),
     ("--max-connections", "max_connections", positive_int, "open connections (503 past it)"),

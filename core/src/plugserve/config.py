@@ -26,8 +26,20 @@ class Config:
     max_header_bytes: int = 16384
     max_header_count: int = 100
     max_body_bytes: int = 100 * 1024 * 1024
+    max_chunk_line_bytes: int = 1024
+    max_empty_lines: int = 8
     header_timeout_s: float = 10.0
     body_timeout_s: float = 30.0
+    #: Apache's `RequestReadTimeout body=…,MinRate=500`: 500 B/s is 4 kbit/s, a tenth of a
+    #: GPRS link, so no real upload is cut off; a body trickled slower gets 408.
+    min_body_rate_bytes_s: float = 500.0
+    min_body_rate_grace_s: float = 10.0
+    #: nginx's send_timeout is 60 s too: a client that reads nothing for that long is closed.
+    send_timeout_s: float = 60.0
+    #: nginx's lingering_close: after an answer that ends a connection the client was still
+    #: sending on, read and drop up to this much for up to this long before closing.
+    linger_timeout_s: float = 5.0
+    max_linger_bytes: int = 1024 * 1024
     keepalive_timeout_s: float = 15.0
     max_connections: int = 1024
     shutdown_timeout_s: float = 10.0
@@ -67,6 +79,8 @@ class Config:
             max_header_bytes=self.max_header_bytes,
             max_header_count=self.max_header_count,
             max_body_bytes=self.max_body_bytes,
+            max_chunk_line_bytes=self.max_chunk_line_bytes,
+            max_empty_lines=self.max_empty_lines,
         )
 
     def option(self, name: str, default: Any = None) -> Any:

@@ -216,8 +216,9 @@ class File(Resource):
         except (OSError, ValueError):
             return self.childNotFound.render(request)
         if stat.S_ISDIR(st.st_mode):
-            path, sep, query = request.uri.partition(b"?")
-            location = b"/" + path.lstrip(b"/") + b"/" + (b"?" + query if sep else b"")
+            # The origin path, not the target: `GET http://host/dir` redirects to `/dir/`.
+            query, sep = request.uri.partition(b"?")[2], b"?" in request.uri
+            location = b"/" + request.path.lstrip(b"/") + b"/" + (b"?" + query if sep else b"")
             return redirectTo(location, request)
         chosen, info = self._variant(request)
         if chosen != self.path:
