@@ -54,6 +54,7 @@ class BodyStream:
         self._loop_thread = threading.get_ident()
         self._on_drained = on_drained
         self._window = window
+        self._when_ready: Callable[[], None] | None = None
 
     # -- the server's side (event loop) ---------------------------------------------------------
 
@@ -64,15 +65,39 @@ class BodyStream:
                 return False
             self._buf += data
             self._cond.notify_all()
-            if len(self._buf) > self._window:
+            size = len(self._buf)
+            if size > self._window:
                 self._paused = True
-            return self._paused
+            paused = self._paused
+        if size >= self._window:
+            self._ready()
+        return paused
 
     def end(self) -> None:
         """The body is complete."""
         with self._cond:
             self._eof = True
             self._cond.notify_all()
+        self._ready()
+
+    def when_ready(self, callback: Callable[[], None]) -> None:
+        """Call `callback()` on the event loop once a reader can go on without waiting for
+        the client: the body is complete, or a window's worth of it (64 KiB) is there.
+
+        A server that starts a thread per request waits for this, so that a client trickling
+        its body holds no thread: the body arrives at least at --min-body-rate (or it is cut
+        off with a 408, and the callback is never called)."""
+        with self._cond:
+            ready = self._eof or len(self._buf) >= self._window
+            if not ready:
+                self._when_ready = callback
+        if ready:
+            callback()
+
+    def _ready(self) -> None:
+        callback, self._when_ready = self._when_ready, None
+        if callback is not None:
+            callback()
 
     def fail(self, reason: str) -> None:
         """The body will not be completed: pending and later reads raise RequestBodyError.

@@ -143,6 +143,7 @@ class HTTPConnection:
                 or len(data) > self._fast_head_bytes
                 or not data.endswith(b"\r\n\r\n")
                 or data.count(b"\r\n\r\n") != 1
+                or data.find(b"\n\n") >= 0  # a bare-LF blank line ended the head earlier
             )
         ):
             error = self._check_head(data)

@@ -128,18 +128,23 @@ class Server:
 
     async def _sweep(self, state: ServerState) -> None:
         config = state.config
-        interval = min(config.header_timeout_s, config.body_timeout_s, config.keepalive_timeout_s)
+        interval = min(config.header_timeout_s, config.body_timeout_s, config.keepalive_timeout_s,
+                       config.send_timeout_s, config.linger_timeout_s,
+                       config.min_body_rate_grace_s)
         interval = max(0.05, min(1.0, interval / 4))
         while True:
             await asyncio.sleep(interval)
             now = state.loop.time()
             for channel in list(state.connections):
                 deadline = channel.deadline
-                if deadline and now >= deadline:
-                    try:
+                watch = channel.send_watch
+                try:
+                    if watch.deadline and now >= watch.deadline and watch.stalled(now):
+                        channel.send_timed_out()
+                    elif deadline and now >= deadline:
                         channel.timed_out()
-                    except Exception:  # noqa: BLE001 - the sweeper must survive any channel
-                        _log.exception("error while timing out a connection")
+                except Exception:  # noqa: BLE001 - the sweeper must survive any channel
+                    _log.exception("error while timing out a connection")
 
     async def close(self, timeout: float | None = None, *, grace_s: float = 0.0) -> None:
         """Stop accepting, let requests in flight finish (up to the deadline), then close.

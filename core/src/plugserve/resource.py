@@ -159,9 +159,12 @@ def getChildForRequest(resource: IResource, request: Request) -> IResource:
 class ErrorPage(Resource):
     """A page that answers every method and sub-path with one status and an HTML message.
 
-    Unlike Twisted's legacy ErrorPage, `brief` and `detail` are HTML-escaped."""
+    Unlike Twisted's legacy ErrorPage, `brief` and `detail` are HTML-escaped.  It answers as
+    soon as the request head is in (`renders_before_body`): a body sent to a missing resource
+    is not waited for, and only read and dropped within the server's linger bounds."""
 
     isLeaf = True
+    renders_before_body: ClassVar[bool] = True
 
     def __init__(self, status: int, brief: str, detail: str) -> None:
         super().__init__()

@@ -58,12 +58,23 @@ class WSGIResource:
                 raise RuntimeError("WSGIResource was given a loop other than the one serving it")
             handoff = self._handoff = Handoff(loop)
         response = WSGIResponse(request, self.application, handoff)
+        # A streamed body: the application's thread starts once the body is there or
+        # flowing, so a client that trickles it holds no thread (the core cuts it off).
+        when_ready = getattr(request.content, "when_ready", None)
+        if when_ready is None:
+            self._dispatch(response)
+        else:
+            when_ready(lambda: self._dispatch(response))
+        return NOT_DONE_YET
+
+    def _dispatch(self, response: WSGIResponse) -> None:
+        if response.gone:
+            return
         executor = self.executor
         if type(executor) is WorkerPool:
             executor.dispatch(response.run)  # run reports its own end: no Future needed
         else:
             executor.submit(response.run)
-        return NOT_DONE_YET
 
     def getChildWithDefault(self, name: bytes, request: Request) -> IResource:
         """Never called (this is a leaf); as in Twisted, it refuses."""
