@@ -188,8 +188,8 @@ def test_client_gone_mid_upload(serve, caplog):
     closed = threading.Event()
     caplog.set_level(logging.INFO, logger="plugserve")
     server = serve(counting_app(results, closed))
-    with Client(server) as client:
-        client.send(b"POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 1000000\r\n\r\n" + b"x" * 5000)
+    with Client(server) as client:  # past 64 KiB, so that the application is started
+        client.send(b"POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 1000000\r\n\r\n" + b"x" * 70000)
     assert eventually(lambda: results)
     assert isinstance(results[0], OSError)
     assert eventually(lambda: "not answered" in caplog.text)  # one INFO line...
