@@ -254,6 +254,41 @@ def test_the_answer_to_a_body_too_large_is_read_not_reset(plugserve_server: Serv
             sender.join(5)
 
 
+@pytest.mark.parametrize(
+    "head",
+    [b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5000000\r\n\r\n",
+     b"GET / HTTP/1.1\r\nHost: a\r\nX: " + b"h" * 20000 + b"\r\n\r\n"],
+    ids=["413", "431"],
+)
+def test_after_a_refusal_the_server_lingers(plugserve_server: ServerFactory, head: bytes) -> None:
+    """After the 413 or 431 the server half-closes (a FIN after its answer) and goes on
+    reading: a client still sending gets no reset, which would lose the answer on a network
+    where it had not arrived yet."""
+    server = plugserve_server(Echo(), max_body_bytes=1000)
+    with RawClient.to(server) as client:
+        client.send(head)
+        status = client.response(b"POST").status
+        assert status in (413, 431)
+        assert client.stream.read(1) == b""  # the server's FIN, not a reset
+        for _ in range(20):
+            client.send(b"c" * 10000)  # 200 kB more: still read and dropped
+            time.sleep(0.01)
+    assert _eventually(lambda: _open_connections(server) == 0)
+
+
+def test_lingering_stops_at_its_byte_bound(plugserve_server: ServerFactory) -> None:
+    server = plugserve_server(Echo(), max_body_bytes=1000, max_linger_bytes=64 * 1024,
+                              linger_timeout_s=5.0)
+    with RawClient.to(server) as client:
+        client.send(b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5000000\r\n\r\n")
+        assert client.response(b"POST").status == 413
+        started = time.monotonic()
+        sender = _send_in_background(client.sock, b"c" * 5_000_000)
+        sender.join(8)
+        assert not sender.is_alive(), "the server kept reading past --max-linger"
+        assert time.monotonic() - started < 7
+
+
 def test_an_endless_chunked_body_to_a_missing_resource_is_cut_off(
     plugserve_server: ServerFactory, tmp_path: Path
 ) -> None:
