@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 from plugserve.resource import Resource
 from plugserve.server import Request
-from plugserve.testing import TestServer
+from plugserve.testing import TestServer, eventually
 from plugserve_static import File
 from plugserve_wsgi import WSGIResource
 
@@ -30,15 +30,6 @@ from tests.wire import RawClient, ServerFactory, parse_responses
 pytestmark = pytest.mark.each_engine
 
 BIG = 8 * 1024 * 1024
-
-
-def _eventually(check: Callable[[], bool], timeout: float = 8.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if check():
-            return True
-        time.sleep(0.05)
-    return check()
 
 
 def _open_connections(server: TestServer) -> int:
@@ -86,11 +77,11 @@ def test_a_client_that_never_reads_a_file_is_closed(
     tasks = _tasks(server)
     clients = [_non_reader(server, _get(b"/big.bin")) for _ in range(3)]
     try:
-        assert _eventually(lambda: _open_connections(server) == 3, 2)
+        assert eventually(lambda: _open_connections(server) == 3, 2)
         started = time.monotonic()
-        assert _eventually(lambda: _open_connections(server) == 0), "still held"
+        assert eventually(lambda: _open_connections(server) == 0), "still held"
         assert time.monotonic() - started < 6
-        assert _eventually(lambda: _tasks(server) <= tasks), "a task was left behind"
+        assert eventually(lambda: _tasks(server) <= tasks), "a task was left behind"
         assert server.get("/").status == 200
     finally:
         for sock in clients:
@@ -104,7 +95,7 @@ def test_a_client_that_never_reads_a_buffered_response_is_closed(
     server = plugserve_server(Big(), send_timeout_s=0.5, keepalive_timeout_s=0.3)
     sock = _non_reader(server, _get(b"/"))
     try:
-        assert _eventually(lambda: _open_connections(server) == 0)
+        assert eventually(lambda: _open_connections(server) == 0)
     finally:
         sock.close()
 
@@ -147,7 +138,7 @@ def test_clients_that_never_read_free_the_wsgi_threads(plugserve_server: ServerF
         server = plugserve_server(WSGIResource(None, executor, application), send_timeout_s=0.5)
         clients = [_non_reader(server, _get(b"/")) for _ in range(4)]
         try:
-            assert _eventually(lambda: _open_connections(server) == 0), "still held"
+            assert eventually(lambda: _open_connections(server) == 0), "still held"
             with RawClient.to(server, timeout=10) as client:
                 client.send(b"HEAD / HTTP/1.1\r\nHost: a\r\n\r\n")
                 assert client.response(b"HEAD").status == 200
@@ -273,7 +264,7 @@ def test_after_a_refusal_the_server_lingers(plugserve_server: ServerFactory, hea
         for _ in range(20):
             client.send(b"c" * 10000)  # 200 kB more: still read and dropped
             time.sleep(0.01)
-    assert _eventually(lambda: _open_connections(server) == 0)
+    assert eventually(lambda: _open_connections(server) == 0)
 
 
 def test_lingering_stops_at_its_byte_bound(plugserve_server: ServerFactory) -> None:
@@ -305,7 +296,7 @@ def test_an_endless_chunked_body_to_a_missing_resource_is_cut_off(
         assert cut, "the server read the endless body for 8 s"
         [response] = parse_responses(client.read_all())
         assert response.status in (404, 405)
-    assert _eventually(lambda: _open_connections(server) == 0)
+    assert eventually(lambda: _open_connections(server) == 0)
 
 
 def test_an_early_answer_with_a_short_rest_keeps_the_connection(

@@ -122,10 +122,8 @@ class HTTPConnection:
                 self._held_cr = False  # the client closed after a CR: nothing to answer
             elif self._held_cr or data[0] == 0x0D or data[0] == 0x0A:
                 skipped = self._skip_empty_lines(data)
-                if type(skipped) is ProtocolError:
-                    return [skipped]
-                if not skipped:
-                    return []
+                if type(skipped) is list:
+                    return skipped
                 data = skipped  # type: ignore[assignment]
         elif state is h11.MUST_CLOSE and data:
             # RFC 9112 §9.6: after a request that closes the connection, the server reads no
@@ -156,16 +154,17 @@ class HTTPConnection:
         conn.receive_data(data)
         return self._events(data)
 
-    def _skip_empty_lines(self, data: bytes) -> bytes | ProtocolError:
+    def _skip_empty_lines(self, data: bytes) -> bytes | list[Event]:
         """`data` without the empty lines before a request line (see skip_empty_lines), at
-        most limits.max_empty_lines of them."""
+        most limits.max_empty_lines of them; the events to return instead when nothing is
+        left ([]) or there were too many ([400])."""
         if self._held_cr:
             data = b"\r" + data
         data, lines, self._held_cr = skip_empty_lines(data)
         self._empty_lines += lines
         if self._empty_lines > self.limits.max_empty_lines:
-            return self._fail(400, "too many empty lines before the request line")
-        return data
+            return [self._fail(400, "too many empty lines before the request line")]
+        return data if data else []
 
     def start_next_cycle(self) -> list[Event]:
         """Reset for the next request on a kept-alive connection; return any pipelined events."""

@@ -144,10 +144,8 @@ class FastHTTPConnection(HTTPConnection):
                 self._held_cr or data[0] == 0x0D or data[0] == 0x0A
             ):
                 skipped = self._skip_empty_lines(data)
-                if type(skipped) is ProtocolError:
-                    return [skipped]
-                if not skipped:
-                    return []
+                if type(skipped) is list:
+                    return skipped
                 data = skipped  # type: ignore[assignment]
             # The common case: one whole head, alone, shorter than every head limit.  (An
             # earlier bare-LF blank line would be h11's head end; llhttp refuses bare LF.)

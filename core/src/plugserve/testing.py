@@ -18,6 +18,7 @@ import asyncio
 import http.client
 import socket
 import threading
+import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -38,6 +39,7 @@ __all__ = [
     "RawResponse",
     "Response",
     "TestServer",
+    "eventually",
     "parse_responses",
     "plugin_hooks",
     "plugserve_server",
@@ -175,6 +177,17 @@ class TestServer:
             except (TimeoutError, ConnectionResetError):
                 pass
             return b"".join(chunks)
+
+
+def eventually(predicate: Callable[[], object], timeout: float = 10) -> bool:
+    """Poll `predicate` until it is true (True) or `timeout` seconds have passed (False): for
+    what a server does a moment after a request (a connection closed, a thread freed)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.02)
+    return bool(predicate())
 
 
 def plugin_hooks(*plugins: object, config: Config | None = None) -> Hooks:

@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import Any, BinaryIO
 from urllib.parse import urlsplit
 
+from plugserve import testing
 from plugserve.testing import RawClient, RawResponse, read_response
 
 Environ = dict[str, Any]
@@ -168,9 +169,4 @@ def run_command(args: list[str], cwd: str) -> tuple[int, str]:
 
 def eventually(predicate: Callable[[], object], limit: float = 10) -> bool:
     """Poll `predicate` until it is true (True) or `limit` seconds have passed (False)."""
-    deadline = time.monotonic() + limit
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.02)
-    return False
+    return testing.eventually(predicate, limit)
