@@ -331,3 +331,16 @@ def test_shutdown_during_slow_sendfile_downloads_is_quiet(big_file: Path, http_e
             sock.close()
     assert status == 0
     assert "Traceback" not in err and "Error" not in err, err
+
+
+def test_a_broken_body_after_an_early_answer_gets_no_second_answer(
+    plugserve_server: ServerFactory, tmp_path: Path
+) -> None:
+    """The 404 is the answer; bad framing in the body being dropped after it closes the
+    connection instead of adding an unsolicited 400."""
+    server = plugserve_server(File(str(tmp_path)))
+    with RawClient.to(server) as client:
+        client.send(b"POST /missing HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n")
+        assert client.response(b"POST").status == 404
+        client.send(b"5\r\nhello\r\nzz\r\n")
+        assert parse_responses(client.read_all()) == []

@@ -227,7 +227,8 @@ class HTTPChannel(BodyIntake, ResponseOutput, asyncio.Protocol):
         request = self.request
         if self._stream is not None:
             self._stream.fail(f"{status} {reason}")
-        if request is None or not request.startedWriting:
+        answered = self.phase == BODY and request is None  # an early answer, its body dropped
+        if not answered and (request is None or not request.startedWriting):
             self._write(simple_response(status, reason, self.state.error_headers))
         if status == 408:  # the client has stopped sending: nothing to linger for
             self._close()
