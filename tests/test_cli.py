@@ -305,3 +305,38 @@ def test_config_file_site_log_path_is_the_access_log(tmp_path):
         assert fetch(server.url + "/logged")[2] == b"ok"
         server.stop()
     assert '"GET /logged HTTP/1.1" 200 2' in log.read_text()
+
+
+def test_the_slow_client_flags_reach_the_config():
+    from plugserve._plugins import make_plugin_manager
+    from plugserve.cli import build_parser, config_from_args
+
+    args = build_parser(make_plugin_manager()).parse_args([
+        "--send-timeout", "7", "--min-body-rate", "0", "--min-body-rate-grace", "3",
+        "--linger-timeout", "2", "--max-linger", "64K", "--max-chunk-line", "2K",
+        "--max-empty-lines", "0",
+    ])
+    config = config_from_args(args)
+    assert (config.send_timeout_s, config.min_body_rate_bytes_s, config.min_body_rate_grace_s,
+            config.linger_timeout_s, config.max_linger_bytes, config.max_chunk_line_bytes,
+            config.max_empty_lines) == (7.0, 0.0, 3.0, 2.0, 65536, 2048, 0)
+    assert config.limits.max_empty_lines == 0 and config.limits.max_chunk_line_bytes == 2048
+
+
+def test_empty_line_and_chunk_line_flags_reach_the_server():
+    with running(["--config", "examples/site.py", "--listen", LOOPBACK,
+                  "--max-empty-lines", "0", "--max-chunk-line", "10"]) as server:
+        host, port = server.url.removeprefix("http://").rsplit(":", 1)
+        for data in (b"\r\nGET / HTTP/1.1\r\nHost: a\r\n\r\n",
+                     b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n"
+                     b"5;abcdefghij\r\nhello\r\n0\r\n\r\n"):
+            with socket.create_connection((host, int(port)), timeout=5) as sock:
+                sock.sendall(data)
+                assert sock.recv(100).startswith(b"HTTP/1.1 400 "), data
+
+
+@pytest.mark.parametrize(("flag", "value"), [("--min-body-rate", "-1"), ("--send-timeout", "0"),
+                                             ("--max-empty-lines", "x")])
+def test_bad_slow_client_values_are_usage_errors(flag, value):
+    result = plugserve_command("--config", "examples/site.py", flag, value)
+    assert result.returncode == 2 and flag in result.stderr
