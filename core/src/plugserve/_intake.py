@@ -48,9 +48,7 @@ class BodyIntake:
     _rate_deadline: float
     _linger_until: float
 
-    if TYPE_CHECKING:  # HTTPChannel's and ResponseOutput's
-
-        def _write(self, data: bytes) -> None: ...
+    if TYPE_CHECKING:  # HTTPChannel's
 
         def _next_cycle(self) -> None: ...
 
@@ -87,7 +85,7 @@ class BodyIntake:
             self.site._render(request, resource, streaming=True)
             return
         if head.expect_continue:  # the body will be read (RFC 9110 §10.1.1)
-            self._write(self.http.send_continue())
+            self.transport.write(self.http.send_continue())
         if getattr(resource, "stream_request_body", False):
             stream = BodyStream(state.loop, self._stream_drained)
             content.close()

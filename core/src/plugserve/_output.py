@@ -70,11 +70,6 @@ class ResponseOutput:
 
         def _close(self) -> None: ...
 
-    def _write(self, data: bytes) -> None:
-        """Write to the client, counting the bytes for the send timeout."""
-        self.send_watch.written += len(data)
-        self.transport.write(data)
-
     def write_head(
         self,
         request: Request,
@@ -101,21 +96,21 @@ class ResponseOutput:
                 self._ended = True
         except h11.LocalProtocolError as exc:
             _log.error("invalid response from %s: %s", request.uri.decode("latin-1"), exc)
-            self._write(simple_response(500, "the server produced an invalid response"))
+            self.transport.write(simple_response(500, "the server produced an invalid response"))
             self._close()
             return
         if body is None:
             self._head_pending = data
             self.state.loop.call_soon(self._flush_head)
             return
-        self._write(data)
+        self.transport.write(data)
 
     def _flush_head(self) -> None:
         data = self._head_pending
         if data:
             self._head_pending = b""
             if not self._closed:
-                self._write(data)
+                self.transport.write(data)
 
     def write_body(self, data: bytes) -> None:
         """Write a piece of a streamed body."""
@@ -128,7 +123,7 @@ class ResponseOutput:
             if self._head_pending:
                 framed = self._head_pending + framed
                 self._head_pending = b""
-            self._write(framed)
+            self.transport.write(framed)
             if self._producer is not None and not self._producer_streaming:
                 self.state.loop.call_soon(self._pull)
 

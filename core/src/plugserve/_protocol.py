@@ -229,7 +229,7 @@ class HTTPChannel(BodyIntake, ResponseOutput, asyncio.Protocol):
             self._stream.fail(f"{status} {reason}")
         answered = self.phase == BODY and request is None  # an early answer, its body dropped
         if not answered and (request is None or not request.startedWriting):
-            self._write(simple_response(status, reason, self.state.error_headers))
+            self.transport.write(simple_response(status, reason, self.state.error_headers))
         if status == 408:  # the client has stopped sending: nothing to linger for
             self._close()
         else:
@@ -302,7 +302,7 @@ class HTTPChannel(BodyIntake, ResponseOutput, asyncio.Protocol):
         state = self.state
         if not self._closed and not self._ended:
             try:
-                self._write(self._head_pending + self.http.send_end())
+                self.transport.write(self._head_pending + self.http.send_end())
                 self._head_pending = b""
             except h11.LocalProtocolError as exc:
                 self._broken_response(exc, request)
