@@ -17,9 +17,9 @@ import re
 import runpy
 import sys
 import traceback
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from types import MappingProxyType
-from typing import Final, NoReturn
+from typing import Final, NoReturn, TypeVar
 
 import pluggy
 
@@ -37,6 +37,7 @@ from .server import Site
 
 __all__ = ["main", "positive_int"]
 
+_N = TypeVar("_N", int, float)
 _SIZE_RE = re.compile(r"(\d+)\s*([kKmMgG]i?[bB]?)?")
 _UNITS = {"": 1, "k": 1024, "m": 1024**2, "g": 1024**3}
 
@@ -50,42 +51,33 @@ def byte_size(text: str) -> int:
     return int(match.group(1)) * _UNITS[unit]
 
 
-def _positive_float(text: str) -> float:
-    value = float(text)
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"{text!r} must be a positive number of seconds")
+def _number(text: str, kind: Callable[[str], _N], ok: Callable[[_N], bool], what: str) -> _N:
+    """`text` as a number of `kind` for which `ok` holds, else the argparse error saying `what`
+    it must be: one parser for every numeric flag."""
+    try:
+        value = kind(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} must be {what}") from None
+    if not ok(value):
+        raise argparse.ArgumentTypeError(f"{text!r} must be {what}")
     return value
+
+
+def _positive_float(text: str) -> float:
+    return _number(text, float, lambda value: value > 0, "a positive number of seconds")
 
 
 def _rate(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        value = -1.0
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"{text!r} must be bytes per second, 0 or more")
-    return value
+    return _number(text, float, lambda value: value >= 0, "bytes per second, 0 or more")
 
 
 def _count(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = -1
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"{text!r} must be a whole number, 0 or more")
-    return value
+    return _number(text, int, lambda value: value >= 0, "a whole number, 0 or more")
 
 
 def positive_int(text: str) -> int:
     """An argparse `type` for a count that must be 1 or more (plugins use it for their options)."""
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"{text!r} must be a whole number above 0")
-    return value
+    return _number(text, int, lambda value: value > 0, "a whole number above 0")
 
 
 def _header(text: str) -> tuple[bytes, bytes]:
