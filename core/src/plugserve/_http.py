@@ -223,8 +223,8 @@ class HTTPConnection:
         while True:
             if conn.their_state is h11.MUST_CLOSE:
                 # The request ended the connection: what follows it is never parsed (see
-                # receive_data), so it cannot turn into a 400 after the real answer.
-                self._dropped = self._dropped or bool(conn.trailing_data[0])
+                # receive_data), so it cannot turn into a 400 after the real answer; it stays
+                # in h11's buffer, which `unread` reads.
                 return events
             try:
                 event = conn.next_event()

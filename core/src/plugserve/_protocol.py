@@ -135,7 +135,7 @@ class HTTPChannel(BodyIntake, ResponseOutput, asyncio.Protocol):
         elif phase == LINGER or (phase == BODY and self.request is None):
             self._linger_left -= len(data)  # after an early answer: dropped, within bounds
             if self._linger_left < 0:
-                self._linger(stop_reading=True)
+                self._linger()
                 return
             if phase == LINGER:
                 return
@@ -258,7 +258,7 @@ class HTTPChannel(BodyIntake, ResponseOutput, asyncio.Protocol):
         self._closed = True
         self.transport.abort()
 
-    def _linger(self, *, stop_reading: bool = False) -> None:
+    def _linger(self) -> None:
         """Close after an answer the client may still be sending to: send our FIN, read and
         drop what comes (at most --max-linger bytes, for --linger-timeout seconds), then close
         (see the module comment)."""
@@ -270,7 +270,7 @@ class HTTPChannel(BodyIntake, ResponseOutput, asyncio.Protocol):
             self._linger_until = now + self.state.config.linger_timeout_s
         self.phase = LINGER
         self.deadline = self._linger_until
-        if stop_reading or self._linger_left < 0:
+        if self._linger_left < 0:
             self.flow.pause_reading()  # enough dropped: the client gets our answer, then a close
         else:
             self.flow.resume_reading()
