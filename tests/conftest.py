@@ -12,7 +12,7 @@ from __future__ import annotations
 import functools
 
 import pytest
-from plugserve._engines import engine_name
+from plugserve._protocol.engines import engine_name
 
 from tests.wire import ServerFactory
 

@@ -21,8 +21,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from plugserve._engines import connection_class, engine_name, make_connection
-from plugserve._http import (
+from plugserve._protocol.engines import connection_class, engine_name, make_connection
+from plugserve._protocol.h11_engine import (
     BodyChunk,
     BodyEnd,
     ClientClosed,
@@ -159,7 +159,7 @@ def test_engine_names() -> None:
 
 @needs_httptools
 def test_httptools_engine_is_an_http_connection() -> None:
-    from plugserve._http_fast import FastHTTPConnection
+    from plugserve._protocol.fast_engine import FastHTTPConnection
 
     assert engine_name("httptools") == "httptools"
     assert connection_class("httptools") is FastHTTPConnection
@@ -174,7 +174,7 @@ def test_httptools_engine_is_an_http_connection() -> None:
 def test_common_requests_never_reach_h11() -> None:
     """The point of the engine: ordinary requests, whole, pipelined or trickled, with or without
     a Content-Length body, are parsed by llhttp (no h11 connection is ever made for them)."""
-    from plugserve._http_fast import FastHTTPConnection
+    from plugserve._protocol.fast_engine import FastHTTPConnection
 
     requests = [
         H(b"Host: example.com", b"User-Agent: wrk", b"Accept: */*", start=b"GET /a?b=c HTTP/1.1"),
@@ -415,7 +415,7 @@ MUTANTS_PER_SEED = 750
 def test_both_engines_give_the_same_events(seed: int) -> None:
     """Every golden-table and laxness row, then seeded random mutations of valid requests, cut
     whole, byte by byte and at random: the httptools engine's events equal h11's."""
-    from plugserve._http_fast import FastHTTPConnection
+    from plugserve._protocol.fast_engine import FastHTTPConnection
 
     rng = random.Random(seed)
     rows = [param.values[0] for param in (*REQUESTS, *LAXNESS)]

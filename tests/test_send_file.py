@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 
 import pytest
-from plugserve._http import HTTPConnection
+from plugserve._protocol.h11_engine import HTTPConnection
 from plugserve.resource import Resource
 
 DATA = os.urandom(300 * 1024 + 17)

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pytest
 from plugserve._log import AccessLog
-from plugserve._workers import LoadBoard
+from plugserve._workers.start import LoadBoard
 
 from tests.cli_helpers import LOOPBACK, REPO, Running, plugserve_command, running
 

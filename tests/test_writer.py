@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import h11
 import pytest
-from plugserve._engines import connection_class
-from plugserve._http import BodyEnd, HTTPConnection, RequestHead
+from plugserve._protocol.engines import connection_class
+from plugserve._protocol.h11_engine import BodyEnd, HTTPConnection, RequestHead
 
 # Every test here runs on each HTTP engine (tests/conftest.py).
 pytestmark = pytest.mark.each_engine

@@ -11,9 +11,9 @@
     plugserve.run(Hello(), "tcp:8080")
 """
 
-from ._listener import Server
 from ._reactor import reactor
 from ._run import run, serve
+from ._transport.listener import Server
 from ._version import __version__
 from .config import Config
 from .hookspecs import hookimpl

@@ -15,8 +15,8 @@ from typing import Any
 import pluggy
 
 from ._defaults import AccessLogPlugin
-from ._listener import Server
 from ._plugins import Hooks, make_plugin_manager
+from ._transport.listener import Server
 from .config import Config
 from .endpoints import Endpoint
 from .resource import IResource
@@ -79,7 +79,7 @@ async def serve_sockets(
     hooks: Hooks | None = None,
     load_gate: Callable[[int], bool] | None = None,
 ) -> Server:
-    """`serve`, on sockets already bound and listening (a worker's; see _workers.py)."""
+    """`serve`, on sockets already bound and listening (a worker's; see _workers/start.py)."""
     server = _new_server(site_or_resource, config, hooks)
     await server.start_on(bound, load_gate)
     return server
@@ -124,7 +124,7 @@ def run(site_or_resource: Site | IResource, *endpoints: str, **settings: Any) ->
     workers, each serving the objects built before the call (see docs/cli.md)."""
     config = Config(**settings)
     if config.workers > 1:
-        from ._workers import serve_workers  # _workers imports this module
+        from ._workers.start import serve_workers  # _workers imports this module
 
         if endpoints:
             config = dataclasses.replace(config, listen=tuple(endpoints))

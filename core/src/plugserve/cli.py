@@ -24,12 +24,12 @@ from typing import Final, NoReturn, TypeVar
 import pluggy
 
 from ._defaults import AccessLogPlugin
-from ._engines import ENGINES, engine_name
 from ._log import configure_error_log
 from ._plugins import KNOWN_PLUGINS, Hooks, PluginRecord, load_plugins, make_plugin_manager
+from ._protocol.engines import ENGINES, engine_name
 from ._run import serve, serve_until_signal
 from ._version import __version__
-from ._workers import serve_workers
+from ._workers.start import serve_workers
 from .config import Config
 from .error import UsageError
 from .resource import IResource

@@ -11,8 +11,8 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
-from ._engines import engine_name
-from ._http_common import Limits
+from ._protocol.common import Limits
+from ._protocol.engines import engine_name
 
 __all__ = ["Config"]
 
@@ -56,7 +56,7 @@ class Config:
     encode: tuple[str, ...] = ()
     pidfile: str | None = None
     #: Processes serving the listening sockets (`--workers`); above 1, a supervisor
-    #: process binds the sockets, forks the workers and restarts them (see _workers.py).
+    #: process binds the sockets, forks the workers and restarts them (see _workers/start.py).
     workers: int = 1
     config_file: str | None = None
     plugins: tuple[str, ...] = ()

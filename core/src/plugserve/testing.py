@@ -26,9 +26,9 @@ from typing import Any
 
 import pytest
 
-from ._listener import Server
 from ._plugins import Hooks
 from ._run import default_plugin_manager, serve
+from ._transport.listener import Server
 from ._wire import RawClient, RawResponse, parse_responses, read_response
 from .config import Config
 from .resource import IResource

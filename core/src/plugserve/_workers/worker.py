@@ -1,5 +1,5 @@
 """The worker side of `--workers N`: what a forked worker inherits, how it serves the
-inherited sockets, and the load board the workers share (the design: _workers.py)."""
+inherited sockets, and the load board the workers share (the design: start.py)."""
 
 from __future__ import annotations
 
@@ -15,16 +15,16 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final, NoReturn
 
-from ._log import tag_error_log_with_pid
-from ._run import serve_sockets, stop
-from .endpoints import Endpoint
-from .error import UsageError
+from .._log import tag_error_log_with_pid
+from .._run import serve_sockets, stop
+from ..endpoints import Endpoint
+from ..error import UsageError
 
 if TYPE_CHECKING:
-    from ._plugins import Hooks
-    from .config import Config
-    from .resource import IResource
-    from .server import Site
+    from .._plugins import Hooks
+    from ..config import Config
+    from ..resource import IResource
+    from ..server import Site
 
 __all__ = [
     "WORKER_GRACE_S",

@@ -10,7 +10,7 @@
 # (kept alive between requests: keep-alive timeout, silent close), LINGER (after an answer that
 # ends a connection the client is still sending on: what it sends is read and dropped, within a
 # byte and a time bound, so that it reads the answer instead of a reset; nginx's lingering_close).
-# Apart from the phase deadline, a SendWatch (_sending.py) closes a connection whose client stops
+# Apart from the phase deadline, a SendWatch (sending.py) closes a connection whose client stops
 # reading for the send timeout, in any phase.  Pipelined requests wait in h11's buffer until the
 # response before them is finished (RFC 9112 §9.3.2); while a response is pending the channel stops
 # reading once the buffered bytes pass the head limit, so a client cannot make it buffer
@@ -24,10 +24,9 @@ from typing import TYPE_CHECKING, Any, Final
 
 import h11
 
-from ._body import BodyStream
-from ._engines import make_connection
-from ._flow import FlowControl
-from ._http import (
+from .._body import BodyStream
+from .._protocol.engines import make_connection
+from .._protocol.h11_engine import (
     BodyChunk,
     BodyEnd,
     ClientClosed,
@@ -35,15 +34,16 @@ from ._http import (
     ProtocolError,
     RequestHead,
 )
-from ._intake import BODY, BUSY, BodyIntake
-from ._output import ResponseOutput, simple_response
-from ._sending import SendWatch
-from .address import Address, from_sockname
-from .error import ConnectionDone, ConnectionLost
+from ..address import Address, from_sockname
+from ..error import ConnectionDone, ConnectionLost
+from .flow import FlowControl
+from .intake import BODY, BUSY, BodyIntake
+from .output import ResponseOutput, simple_response
+from .sending import SendWatch
 
 if TYPE_CHECKING:
-    from ._listener import ServerState
-    from ._request import Request
+    from .._request import Request
+    from .listener import ServerState
 
 __all__ = ["FlowControl", "HTTPChannel", "simple_response"]
 

@@ -2,7 +2,7 @@
 helpers whose answers must not depend on the engine (where a head ends, what a valid Host is,
 which request-target forms a method may use, whether a request waits for 100 Continue).
 
-The engines (_http.py on h11, _http_fast.py on httptools) differ only in how they turn bytes
+The engines (h11_engine.py on h11, fast_engine.py on httptools) differ only in how they turn bytes
 into a request line and header fields; everything that decides a status code from those fields
 lives here or in the HTTPConnection base class, once.
 """

@@ -1,5 +1,5 @@
 """Choosing the HTTP/1.1 engine: `h11` (always installed, the reference) or `httptools` (the
-optional `plugserve[fast]` extra, llhttp in front of h11; see _http_fast.py).  `auto`, the
+optional `plugserve[fast]` extra, llhttp in front of h11; see fast_engine.py).  `auto`, the
 default, is httptools when it can be imported, else h11.
 
 The choice is resolved once per process and name (the import is tried once), so a connection
@@ -10,12 +10,12 @@ from __future__ import annotations
 import functools
 from typing import TYPE_CHECKING, Final
 
-from ._http import HTTPConnection
-from ._http_common import Limits
-from .error import UsageError
+from ..error import UsageError
+from .common import Limits
+from .h11_engine import HTTPConnection
 
 if TYPE_CHECKING:
-    from .config import Config
+    from ..config import Config
 
 __all__ = ["ENGINES", "connection_class", "engine_name", "make_connection"]
 
@@ -34,7 +34,7 @@ def engine_name(requested: str) -> str:
     if requested == "h11":
         return "h11"
     try:
-        from . import _http_fast  # noqa: F401 - only whether it imports
+        from . import fast_engine  # noqa: F401 - only whether it imports
     except ImportError as exc:
         if requested == "httptools":
             reason = (
@@ -49,7 +49,7 @@ def engine_name(requested: str) -> str:
 def connection_class(requested: str) -> type[HTTPConnection]:
     """The HTTPConnection class of the engine `requested` resolves to."""
     if engine_name(requested) == "httptools":
-        from ._http_fast import FastHTTPConnection
+        from .fast_engine import FastHTTPConnection
 
         return FastHTTPConnection
     return HTTPConnection

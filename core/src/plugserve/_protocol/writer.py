@@ -16,7 +16,7 @@ from typing import Final
 
 import h11
 
-from .http_headers import _CR, _LF, canonical_name
+from ..http_headers import _CR, _LF, canonical_name
 
 __all__ = ["ResponseWriter"]
 

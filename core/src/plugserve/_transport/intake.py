@@ -1,6 +1,6 @@
 """The request side of a connection: a request head and its body, from events to a Request.
 
-`BodyIntake` is a part of HTTPChannel (_protocol.py), kept apart because it has one job: it
+`BodyIntake` is a part of HTTPChannel (channel.py), kept apart because it has one job: it
 builds the Request from a head, traverses it when a body follows (so that the resource can read
 the body as it arrives, or answer without it), collects or streams the body, and keeps the body
 deadlines: the body timeout between two pieces and the minimum rate (--min-body-rate).
@@ -11,17 +11,17 @@ from __future__ import annotations
 import io
 from typing import TYPE_CHECKING, Any, Final, cast
 
-from ._body import BodyStream, new_body
-from .http_headers import Headers
+from .._body import BodyStream, new_body
+from ..http_headers import Headers
 
 if TYPE_CHECKING:
     import asyncio
 
-    from ._flow import FlowControl
-    from ._http import HTTPConnection, RequestHead
-    from ._listener import ServerState
-    from ._request import Channel, Request
-    from .server import Site
+    from .._protocol.h11_engine import HTTPConnection, RequestHead
+    from .._request import Channel, Request
+    from ..server import Site
+    from .flow import FlowControl
+    from .listener import ServerState
 
 __all__ = ["BODY", "BUSY", "BodyIntake"]
 

@@ -1,9 +1,9 @@
 """The response side of a connection: the Channel interface a Request writes through.
 
-`ResponseOutput` is a part of HTTPChannel (_protocol.py), kept apart because it has one job:
+`ResponseOutput` is a part of HTTPChannel (channel.py), kept apart because it has one job:
 turning what a Request produces (a head, body pieces, a file, producers) into writes on the
 transport, through the sans-I/O connection's framing, with the send timeout's byte count
-(_sending.py) and flow control.  `simple_response` frames the protocol-error answers, which go
+(sending.py) and flow control.  `simple_response` frames the protocol-error answers, which go
 out before any Request exists.
 """
 
@@ -16,16 +16,16 @@ from typing import IO, TYPE_CHECKING, Any
 
 import h11
 
-from . import _date
-from ._sending import SendWatch, send_pieces
-from .error import ConnectionLost
-from .http import reason_phrase
+from .. import _date
+from ..error import ConnectionLost
+from ..http import reason_phrase
+from .sending import SendWatch, send_pieces
 
 if TYPE_CHECKING:
-    from ._flow import FlowControl
-    from ._http import HTTPConnection
-    from ._listener import ServerState
-    from ._request import Request
+    from .._protocol.h11_engine import HTTPConnection
+    from .._request import Request
+    from .flow import FlowControl
+    from .listener import ServerState
 
 __all__ = ["ResponseOutput", "simple_response"]
 

@@ -1,5 +1,5 @@
 """The supervisor of `--workers N`: forks the workers, replaces a crashed one, reloads them on
-SIGHUP and stops them gracefully (the design: _workers.py)."""
+SIGHUP and stops them gracefully (the design: start.py)."""
 
 from __future__ import annotations
 
@@ -15,12 +15,12 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Final
 
-from ._engines import engine_name
-from ._worker import WORKER_GRACE_S, Bound, LoadBoard, WorkerContext, worker_process
-from .endpoints import socket_urls
+from .._protocol.engines import engine_name
+from ..endpoints import socket_urls
+from .worker import WORKER_GRACE_S, Bound, LoadBoard, WorkerContext, worker_process
 
 if TYPE_CHECKING:
-    from .config import Config
+    from ..config import Config
 
 __all__ = ["Supervisor"]
 

@@ -1,7 +1,7 @@
 """Listening sockets, the registry of open connections, timeouts and graceful shutdown.
 
 `Server` owns what one run shares: the Site, the configuration, the hooks and the set of open
-channels.  One sweeper task enforces every channel's deadline (see _protocol.py), and `close()`
+channels.  One sweeper task enforces every channel's deadline (see channel.py), and `close()`
 stops accepting, lets requests in flight finish within `shutdown_timeout_s`, then aborts the rest.
 """
 
@@ -14,15 +14,15 @@ import socket
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from ._protocol import HTTPChannel
-from .config import Config
-from .endpoints import ACCEPT_BURST, Endpoint, bind_sockets, listen_on, parse_endpoint
-from .http_headers import canonical_name
+from ..config import Config
+from ..endpoints import ACCEPT_BURST, Endpoint, bind_sockets, listen_on, parse_endpoint
+from ..http_headers import canonical_name
+from .channel import HTTPChannel
 
 if TYPE_CHECKING:
-    from ._plugins import Hooks
-    from ._request import Request
-    from .server import Site
+    from .._plugins import Hooks
+    from .._request import Request
+    from ..server import Site
 
 __all__ = ["Server", "ServerState"]
 

@@ -2,7 +2,7 @@
 #
 # HTTPConnection is the whole HTTP/1.x state machine of one client connection, with no I/O: the
 # transport hands it bytes (receive_data) and gets back events (small immutable tuples); the
-# request layer asks it for the bytes of a response (send_*, framed by _writer.py) and writes
+# request layer asks it for the bytes of a response (send_*, framed by writer.py) and writes
 # them itself.  h11 does the parsing; this module adds what h11 leaves to the server (see
 # shared/reference/h11-gaps.md): head and request-line sizes counted independently of how the bytes
 # were segmented, a header-count limit, a body-size limit checked against Content-Length before the
@@ -11,17 +11,17 @@
 # forms.  Every violation becomes one ProtocolError event carrying the status to answer; after it
 # the connection must be closed, because the framing can no longer be trusted.
 #
-# This is the reference engine.  The httptools engine (_http_fast.py) subclasses it: llhttp parses
+# This is the reference engine.  The httptools engine (fast_engine.py) subclasses it: llhttp parses
 # the common requests, and every other request goes through the h11 path here.  The events, the
-# limits and the byte-level helpers both engines use are in _http_common.py (re-exported here).
+# limits and the byte-level helpers both engines use are in common.py (re-exported here).
 from __future__ import annotations
 
 from typing import ClassVar, Final
 
 import h11
 
-from ._chunked import ChunkScanner
-from ._http_common import (
+from .chunked import ChunkScanner
+from .common import (
     ABSOLUTE_RE,
     BODY_END,
     CLIENT_CLOSED,
@@ -40,7 +40,7 @@ from ._http_common import (
     header_dict,
     skip_empty_lines,
 )
-from ._writer import ResponseWriter
+from .writer import ResponseWriter
 
 __all__ = [
     "BodyChunk",
@@ -60,7 +60,7 @@ _REQUEST_COMPLETE: Final = frozenset({h11.DONE, h11._state.MIGHT_SWITCH_PROTOCOL
 class HTTPConnection:
     """One server-side HTTP/1.x connection: bytes in, events out; responses in, bytes out.
 
-    The h11 engine, and the base of the httptools one (_http_fast.FastHTTPConnection), which
+    The h11 engine, and the base of the httptools one (fast_engine.FastHTTPConnection), which
     shares its head accounting, its request checks (_accept), its response side, and hands it
     every request it does not parse itself."""
 
@@ -80,7 +80,7 @@ class HTTPConnection:
         self._fast_head_bytes = min(limits.max_request_line_bytes, limits.max_header_bytes)
         self._body_seen = 0
         self._chunked = False
-        #: The framing check of the current chunked body (see _chunked.py), else None.
+        #: The framing check of the current chunked body (see chunked.py), else None.
         self._chunks: ChunkScanner | None = None
         #: The length of the last head _check_head saw complete (the bytes up to its blank line),
         #: and where in the bytes of the current receive_data call it ended.

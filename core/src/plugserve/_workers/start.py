@@ -32,7 +32,7 @@
 # is the supervisor's, and EOF on it means the supervisor is gone.
 #
 # This module is the entry point; the worker side (the load board, what a worker inherits, its
-# serving) is _worker.py, and the supervisor's loop is _supervisor.py.
+# serving) is worker.py, and the supervisor's loop is supervisor.py.
 from __future__ import annotations
 
 import asyncio
@@ -42,17 +42,17 @@ import socket
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from ._log import configure_error_log
-from ._supervisor import Supervisor
-from ._worker import LoadBoard, current_context, serve_in_worker, usage_error
-from .endpoints import Endpoint, bind_sockets, parse_endpoint
-from .error import UsageError
+from .._log import configure_error_log
+from ..endpoints import Endpoint, bind_sockets, parse_endpoint
+from ..error import UsageError
+from .supervisor import Supervisor
+from .worker import LoadBoard, current_context, serve_in_worker, usage_error
 
 if TYPE_CHECKING:
-    from ._plugins import Hooks
-    from .config import Config
-    from .resource import IResource
-    from .server import Site
+    from .._plugins import Hooks
+    from ..config import Config
+    from ..resource import IResource
+    from ..server import Site
 
 __all__ = ["LoadBoard", "serve_workers"]
 

@@ -1,0 +1,7 @@
+"""The transport layer: asyncio moves the protocol layer's bytes to and from sockets.
+
+`channel.py` is one connection (with its request side in `intake.py` and its response side in
+`output.py`), `flow.py` its flow control, `sending.py` its send timeout and sendfile, and
+`listener.py` the listening sockets, the registry of connections and graceful shutdown. It reaches
+the object model only through the documented methods of `plugserve.server.Site`.
+"""
