@@ -3,9 +3,9 @@ engine's HTTPConnection (both frame responses with the same ResponseWriter)."""
 
 from __future__ import annotations
 
-import h11
 import pytest
 from plugserve._protocol.engines import connection_class
+from plugserve._protocol.errors import InvalidResponse
 from plugserve._protocol.h11_engine import BodyEnd, HTTPConnection, RequestHead
 
 # Every test here runs on each HTTP engine (tests/conftest.py).
@@ -93,14 +93,14 @@ def test_framing(http_engine, method, version, client_keep_alive, status, header
     ],
 )
 def test_unsafe_heads_are_refused(http_engine, headers, reason):
-    with pytest.raises(h11.LocalProtocolError):
+    with pytest.raises(InvalidResponse):
         answering(http_engine).send_head(200, reason, headers)
 
 
 def test_a_refused_name_is_refused_every_time(http_engine):
     """Valid names' line prefixes are cached; a refused name must never be."""
     for _ in range(2):
-        with pytest.raises(h11.LocalProtocolError, match="illegal header name"):
+        with pytest.raises(InvalidResponse, match="illegal header name"):
             answering(http_engine).send_head(200, b"OK", [(b"bad name", b"v")])
     head = answering(http_engine).send_head(200, b"OK", [(b"x-ok", b"1"), (b"x-ok", b"2")])
     assert b"\r\nX-Ok: 1\r\nX-Ok: 2\r\n" in head
@@ -117,10 +117,10 @@ def test_valid_values_that_look_suspect_in_the_whole_head_are_sent(http_engine, 
 def test_content_length_is_enforced_both_ways(http_engine):
     conn = answering(http_engine)
     conn.send_head(200, b"OK", [(b"content-length", b"4")])
-    with pytest.raises(h11.LocalProtocolError, match="Too much"):
+    with pytest.raises(InvalidResponse, match="Too much"):
         conn.send_body(b"12345")
     short = answering(http_engine)
     short.send_head(200, b"OK", [(b"content-length", b"4")])
     short.send_body(b"12")
-    with pytest.raises(h11.LocalProtocolError, match="Too little"):
+    with pytest.raises(InvalidResponse, match="Too little"):
         short.send_end()

@@ -16,6 +16,7 @@
 # limits and the byte-level helpers both engines use are in common.py (re-exported here).
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import ClassVar, Final
 
 import h11
@@ -53,8 +54,13 @@ __all__ = [
     "RequestHead",
 ]
 
-# h11 imports MIGHT_SWITCH_PROTOCOL at top level but leaves it out of __all__.
-_REQUEST_COMPLETE: Final = frozenset({h11.DONE, h11._state.MIGHT_SWITCH_PROTOCOL})
+# The client states in which its request is not (yet, or ever) complete.  The two others are
+# DONE and MIGHT_SWITCH_PROTOCOL, which h11 leaves out of its public names, hence the
+# complement; tests/test_dependencies.py fails if h11 gains a state.
+_REQUEST_INCOMPLETE: Final = frozenset({
+    h11.IDLE, h11.SEND_BODY, h11.SEND_RESPONSE, h11.MUST_CLOSE, h11.CLOSED, h11.ERROR,
+    h11.SWITCHED_PROTOCOL,
+})
 
 
 class HTTPConnection:
@@ -350,7 +356,7 @@ class HTTPConnection:
         """Status line and headers (lower-case names), with the framing the body needs.
 
         A reason phrase or header with CR, LF or another control byte, or a name that is not a
-        token, raises LocalProtocolError: written as it is, it could inject headers."""
+        token, raises InvalidResponse: written as it is, it could inject headers."""
         assert self._writer is not None, "a response needs a request"
         return self._writer.head(status, reason, headers)
 
@@ -383,13 +389,14 @@ class HTTPConnection:
             writer is not None and writer.done and writer.keep_alive
             # A CONNECT or Upgrade request leaves h11 waiting to switch protocols; this server
             # never switches (its answer was not 2xx/101), so the request is simply complete.
-            and self._h11.their_state in _REQUEST_COMPLETE
+            and self._h11.their_state not in _REQUEST_INCOMPLETE
         )
 
 
-def _header_items(headers: h11._headers.Headers) -> list[tuple[bytes, bytes]]:
+def _header_items(headers: Sequence[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
     """(lower-case name, value) pairs.  Iterating h11's Headers goes through the Sequence
-    protocol one item at a time; its item list is read directly when it is there."""
+    protocol one item at a time; its private item list is read directly when it is there
+    (h11 is pinned below 0.17, and tests/test_dependencies.py checks the list's shape)."""
     full = getattr(headers, "_full_items", None)
     if full is not None:
         return [(name, value) for _, name, value in full]

@@ -8,15 +8,14 @@
 # one, else chunked for an HTTP/1.1 client, else delimited by closing the connection (HTTP/1.0);
 # the connection is kept only when both sides allow it (§9.3), and a response that ends it says
 # `Connection: close` (§9.6).  A resource that breaks its own Content-Length gets a
-# LocalProtocolError, which the channel turns into a dropped connection.
+# InvalidResponse (errors.py), which the channel turns into a dropped connection.
 from __future__ import annotations
 
 import re
 from typing import Final
 
-import h11
-
 from ..http_headers import _CR, _LF, canonical_name
+from .errors import InvalidResponse
 
 __all__ = ["ResponseWriter"]
 
@@ -40,7 +39,7 @@ def wire_name(name: bytes) -> bytes:
     Not cached itself: _PREFIXES holds its result for every name but the framing ones, and
     canonical_name has its own cache."""
     if _TOKEN_RE.fullmatch(name) is None:
-        raise h11.LocalProtocolError(f"illegal header name {name!r}")
+        raise InvalidResponse(f"illegal header name {name!r}")
     return canonical_name(name)
 
 
@@ -81,7 +80,7 @@ class ResponseWriter:
         """The status line and headers, with the framing headers the body needs added.
 
         A reason phrase or value with CR, LF or another control byte, or with whitespace
-        around a value, raises LocalProtocolError: written as it is, it could inject headers."""
+        around a value, raises InvalidResponse: written as it is, it could inject headers."""
         lines = [b"HTTP/1.1 %d %s" % (status, reason)]
         length: bytes | None = None
         chunked = False
@@ -97,12 +96,12 @@ class ResponseWriter:
                 continue
             if name == b"content-length":
                 if length is not None or _DIGITS_RE.fullmatch(value) is None:
-                    raise h11.LocalProtocolError(f"bad Content-Length {value!r}")
+                    raise InvalidResponse(f"bad Content-Length {value!r}")
                 length = value
                 continue  # written below, when it frames the body
             elif name == b"transfer-encoding":
                 if value.lower() != b"chunked" or chunked:
-                    raise h11.LocalProtocolError(f"unsupported Transfer-Encoding {value!r}")
+                    raise InvalidResponse(f"unsupported Transfer-Encoding {value!r}")
                 chunked = True
                 continue  # written below, once
             else:  # Connection
@@ -161,22 +160,22 @@ class ResponseWriter:
         if framing == _CLOSE:
             return data
         if data:
-            raise h11.LocalProtocolError("this response cannot have a body")
+            raise InvalidResponse("this response cannot have a body")
         return b""
 
     def skip(self, count: int) -> None:
         """Count body bytes the caller sends itself (sendfile), against the Content-Length."""
         if self._framing != _LENGTH:
-            raise h11.LocalProtocolError("only a body framed by Content-Length can bypass")
+            raise InvalidResponse("only a body framed by Content-Length can bypass")
         self._remaining -= count
         if self._remaining < 0:
-            raise h11.LocalProtocolError("Too much data for declared Content-Length")
+            raise InvalidResponse("Too much data for declared Content-Length")
 
     def end(self) -> bytes:
         """The end of the body (the last chunk when chunked)."""
         self.done = True
         if self._framing == _LENGTH and self._remaining:
-            raise h11.LocalProtocolError("Too little data for declared Content-Length")
+            raise InvalidResponse("Too little data for declared Content-Length")
         if self._framing == _CHUNKED:
             return b"0\r\n\r\n"
         return b""
@@ -185,7 +184,7 @@ class ResponseWriter:
 def _check_exactly(reason: bytes, headers: list[tuple[bytes, bytes]]) -> None:
     """Raise LocalProtocolError for an invalid reason phrase or header value."""
     if _REASON_RE.fullmatch(reason) is None:
-        raise h11.LocalProtocolError(f"illegal reason phrase {reason!r}")
+        raise InvalidResponse(f"illegal reason phrase {reason!r}")
     for _, value in headers:
         if _BAD_VALUE_RE.search(value) is not None:
-            raise h11.LocalProtocolError(f"illegal header value {value!r}")
+            raise InvalidResponse(f"illegal header value {value!r}")

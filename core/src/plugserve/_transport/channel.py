@@ -22,10 +22,9 @@ import logging
 from collections import deque
 from typing import TYPE_CHECKING, Any, Final
 
-import h11
-
 from .._body import BodyStream
 from .._protocol.engines import make_connection
+from .._protocol.errors import InvalidResponse
 from .._protocol.h11_engine import (
     BodyChunk,
     BodyEnd,
@@ -304,7 +303,7 @@ class HTTPChannel(BodyIntake, ResponseOutput, asyncio.Protocol):
             try:
                 self.transport.write(self._head_pending + self.http.send_end())
                 self._head_pending = b""
-            except h11.LocalProtocolError as exc:
+            except InvalidResponse as exc:
                 self._broken_response(exc, request)
         self._ended = True
         if self._producer is not None:

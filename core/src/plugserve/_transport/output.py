@@ -14,9 +14,8 @@ import logging
 from collections.abc import Sequence
 from typing import IO, TYPE_CHECKING, Any
 
-import h11
-
 from .. import _date
+from .._protocol.errors import InvalidResponse
 from ..error import ConnectionLost
 from ..http import reason_phrase
 from .sending import SendWatch, send_pieces
@@ -94,7 +93,7 @@ class ResponseOutput:
                     data += http.send_body(body)
                 data += http.send_end()
                 self._ended = True
-        except h11.LocalProtocolError as exc:
+        except InvalidResponse as exc:
             _log.error("invalid response from %s: %s", request.uri.decode("latin-1"), exc)
             self.transport.write(simple_response(500, "the server produced an invalid response"))
             self._close()
@@ -117,7 +116,7 @@ class ResponseOutput:
         if not self._closed:
             try:
                 framed = self.http.send_body(data)
-            except h11.LocalProtocolError as exc:
+            except InvalidResponse as exc:
                 self._broken_response(exc)
                 return
             if self._head_pending:
@@ -165,7 +164,7 @@ class ResponseOutput:
         if self._closed:
             raise ConnectionLost("Connection to the other side was lost.")
 
-    def _broken_response(self, exc: h11.LocalProtocolError, request: Request | None = None) -> None:
+    def _broken_response(self, exc: InvalidResponse, request: Request | None = None) -> None:
         """The resource broke its own framing (more or fewer bytes than the Content-Length it
         set): the response cannot be completed, so drop the connection.  The client then sees
         a truncated response instead of waiting for bytes that never come, and the channel is
