@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any, ClassVar, Final
+from typing import TYPE_CHECKING, Any, ClassVar, Final, Protocol
 
 from ._forms import FormError, parse_form_body
 from ._render import NOT_DONE_YET, render_request, traceback_html
@@ -22,17 +22,28 @@ from .session import InMemorySessionStore, Session, SessionStore, new_uid
 from .util import redirectTo
 
 if TYPE_CHECKING:
-    from ._plugins import Hooks
-    from .config import Config
     from .encoders import EncoderFactory
 
-__all__ = ["NOT_DONE_YET", "GzipEncoderFactory", "Request", "Session", "Site"]
+__all__ = ["NOT_DONE_YET", "GzipEncoderFactory", "Request", "Session", "Site", "SiteHooks"]
 
 _log = logging.getLogger("plugserve")
 _FAILED_PAGE: Final = (
     b"<html><head><title>Processing Failed</title></head><body><b>Processing Failed</b>"
     b"</body></html>"
 )
+
+
+class SiteHooks(Protocol):
+    """What the server running a Site lends it from the plugins: the one per-request hook the
+    Site fires itself, and the session store.  Defined here, at the Site's own level, so that
+    the object model needs nothing from the layer that loads plugins (which provides it)."""
+
+    #: `plugserve_request_started(request=...)`, or None when no plugin implements it.
+    request_started: Callable[..., None] | None
+
+    def session_store(self, config: Any) -> SessionStore | None:
+        """The store the plugins chose for the run configured by `config`, or None."""
+        ...
 
 
 class Site:
@@ -69,9 +80,11 @@ class Site:
         self.rewriteRules: list[Callable[[Request], None]] = []
         #: Encoders applied to every response of the site (`--encode`).
         self.encoders: list[EncoderFactory] = []
-        self.hooks: Hooks | None = None
-        #: The configuration of the run serving this site (set when serving starts).
-        self.config: Config | None = None
+        #: The plugins of the run serving this site (set when serving starts).
+        self.hooks: SiteHooks | None = None
+        #: The run's `plugserve.config.Config` (set when serving starts), for plugins to read;
+        #: the Site only hands it to the session-store hook.
+        self.config: Any = None
         self._session_store: SessionStore | None = None
 
     # -- sessions --------------------------------------------------------------------------------
@@ -120,18 +133,22 @@ class Site:
             rule(request)
         return getChildForRequest(self.resource, request)
 
-    def _handle(self, request: Request) -> None:
-        """Process a complete request: find its resource, then render it."""
-        resource = self._locate(request)
+    # The three methods the transport calls (DESIGN.md §3: it reaches the object model only
+    # through these).  A request without a body is `process_request`ed when its head arrives;
+    # one with a body is `start_request`ed then, and `render_resource`d when the body is
+    # complete, or at once for a resource that reads the body as it arrives.
+
+    def process_request(self, request: Request) -> None:
+        """Serve a complete request: `start_request`, then `render_resource`."""
+        resource = self.start_request(request)
         if resource is not None:
-            self._render(request, resource)
+            self.render_resource(request, resource)
 
-    def _locate(self, request: Request) -> IResource | None:
-        """Start a request and traverse to its resource; None if it was answered already.
+    def start_request(self, request: Request) -> IResource | None:
+        """Fire `plugserve_request_started`, then traverse to the request's resource.
 
-        The protocol layer calls this when the head arrives, also for a request whose body is
-        still to come, so that a resource with `stream_request_body` can read it as it arrives.
-        This is one of the places that catch a request's errors."""
+        Returns None when the request was answered already (`OPTIONS *`, or an error, which
+        becomes a 500).  This is one of the two places that catch a request's errors."""
         try:
             hooks = self.hooks
             if hooks is not None and hooks.request_started is not None:
@@ -145,11 +162,17 @@ class Site:
             self.processingFailed(request, exc)
             return None
 
-    def _render(self, request: Request, resource: IResource, streaming: bool = False) -> None:
-        """Render a located request (its whole body received, unless `streaming`): the other
-        place that catches a request's errors."""
+    def render_resource(
+        self, request: Request, resource: IResource, *, body_complete: bool = True
+    ) -> None:
+        """Render `resource` for `request`: the other place that catches a request's errors.
+
+        With `body_complete` False the body is still arriving (a streaming resource, or one
+        that answers without it), so a form body is not parsed into `request.args`."""
         try:
-            if request.method == b"POST" and self.parsePOSTFormSubmission and not streaming:
+            if (
+                body_complete and request.method == b"POST" and self.parsePOSTFormSubmission
+            ):
                 content_type = request.requestHeaders._last(b"content-type")
                 if content_type:
                     try:

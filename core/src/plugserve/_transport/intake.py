@@ -78,11 +78,11 @@ class BodyIntake:
         # A request with a body is traversed now, so that its resource can choose to read the
         # body as it arrives, or answer without it (an error page: the body is then dropped,
         # within the linger bounds); it is rendered when the body is complete otherwise.
-        resource = self.site._locate(request)
+        resource = self.site.start_request(request)
         if resource is None or request.finished or self.request is not request:
             return
         if getattr(resource, "renders_before_body", False):
-            self.site._render(request, resource, streaming=True)
+            self.site.render_resource(request, resource, body_complete=False)
             return
         if head.expect_continue:  # the body will be read (RFC 9110 §10.1.1)
             self.transport.write(self.http.send_continue())
@@ -91,7 +91,7 @@ class BodyIntake:
             content.close()
             request.content = stream  # type: ignore[assignment]
             self._stream = stream
-            self.site._render(request, resource, streaming=True)
+            self.site.render_resource(request, resource, body_complete=False)
         else:
             self._resource = resource
 
@@ -147,6 +147,6 @@ class BodyIntake:
         elif resource is not None:
             if request.content.tell():
                 request.content.seek(0)
-            self.site._render(request, resource)
+            self.site.render_resource(request, resource)
         else:
-            self.site._handle(request)
+            self.site.process_request(request)
