@@ -8,6 +8,7 @@ import binascii
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
+from ._urlpath import URLPath
 from .address import Address, IPv4Address
 
 if TYPE_CHECKING:
@@ -91,8 +92,6 @@ class RequestAddressing:
 
     def URLPath(self) -> Any:
         """The request's URL as a URLPath (see plugserve.util.URLPath)."""
-        from .util import URLPath
-
         return URLPath.fromRequest(self)
 
     def rememberRootURL(self) -> None:

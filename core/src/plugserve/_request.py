@@ -149,9 +149,7 @@ class Request(ResponseWriting, RequestAddressing):
 
     def getSession(self, sessionInterface: Any = None, forceNotSecure: bool = False) -> Any:
         """The session of this browser, found or created through a cookie."""
-        from .session import get_session
-
-        return get_session(self, sessionInterface, forceNotSecure)
+        return _get_session(self, sessionInterface, forceNotSecure)
 
     # -- the response ----------------------------------------------------------------------------
 
@@ -265,3 +263,32 @@ def _parse_cookies(headers: Headers) -> dict[bytes, bytes]:
 
 def _weak(tag: bytes) -> bytes:
     return tag[2:] if tag.startswith(b"W/") else tag
+
+
+def _cookie_name(request: Request, secure: bool) -> bytes:
+    base = b"TWISTED_SECURE_SESSION" if secure else b"TWISTED_SESSION"
+    return b"_".join([base, *request.sitepath])
+
+
+def _get_session(request: Request, interface: Any, force_not_secure: bool) -> Any:
+    """Find this browser's session through its cookie (one per secure-ness and site path, as
+    Twisted names them), or create one through the Site and set the cookie."""
+    secure = request.isSecure() and not force_not_secure
+    cached: Session | None = getattr(request, "_session_secure" if secure else "_session", None)
+    if cached is None or cached.is_expired():
+        site = request.site
+        name = _cookie_name(request, secure)
+        uid = request.getCookie(name)
+        session = site.getSession(uid) if uid else None
+        if session is None:
+            session = site.makeSession()
+            request.addCookie(name, session.uid, path=b"/", secure=secure, httpOnly=True,
+                              sameSite="lax")
+        cached = session
+        setattr(request, "_session_secure" if secure else "_session", session)
+        if not secure or request.session is None:
+            request.session = session
+    cached.touch()
+    if interface is not None:
+        return cached.getComponent(interface)
+    return cached

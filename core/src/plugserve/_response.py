@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from .http_headers import Headers
     from .server import Site
 
-__all__ = ["ResponseWriting"]
+__all__ = ["ResponseWriting", "activate_encoder", "add_vary"]
 
 _NO_BODY_CODES: Final = frozenset({204, 304})
 _SERVER: Final = b"server"
@@ -27,6 +27,12 @@ _DATE: Final = b"date"
 _CONTENT_TYPE: Final = b"content-type"
 _CONTENT_LENGTH: Final = b"content-length"
 _CHUNK: Final = 64 * 1024
+#: Types not worth encoding: compressed already.
+_COMPRESSED_TYPES: Final = (
+    b"image/", b"video/", b"audio/", b"application/zip", b"application/gzip",
+    b"application/x-gzip", b"application/x-bzip2", b"application/x-xz", b"application/zstd",
+    b"font/woff",
+)
 
 
 class ResponseWriting:
@@ -215,12 +221,8 @@ class ResponseWriting:
             raw.setdefault(b"set-cookie", []).append(cookie)
         encoder = self._encoder
         if encoder is not None:
-            from .encoders import activate_encoder
-
             encoder = self._encoder = activate_encoder(cast("Request", self), encoder, no_body)
         elif self._vary_accept_encoding:
-            from .encoders import add_vary
-
             add_vary(cast("Request", self))
         if body is not None:
             if not no_body:
@@ -253,3 +255,31 @@ def _read_at(file: IO[bytes], offset: int, size: int) -> bytes:
     """Up to `size` bytes of `file` from `offset` (run in the executor)."""
     file.seek(offset)
     return file.read(size)
+
+
+def add_vary(request: Request) -> None:
+    """Add `Vary: Accept-Encoding` to the response unless its Vary already covers it."""
+    raw = request.responseHeaders._raw
+    vary = raw.get(b"vary")
+    if vary is None:
+        raw[b"vary"] = [b"Accept-Encoding"]
+    elif not any(b"accept-encoding" in v.lower() or v.strip() == b"*" for v in vary):
+        vary.append(b"Accept-Encoding")
+
+
+def activate_encoder(request: Request, encoder: Encoder, no_body: bool) -> Encoder | None:
+    """Decide at head time whether `encoder` applies; set the headers if it does."""
+    raw = request.responseHeaders._raw
+    add_vary(request)
+    if no_body or request.code == 206 or request.code < 200 or b"content-encoding" in raw:
+        return None
+    content_type = raw.get(b"content-type")
+    if content_type and content_type[0].lower().startswith(_COMPRESSED_TYPES):
+        return None
+    coding = getattr(encoder, "coding", b"gzip")
+    raw[b"content-encoding"] = [coding]
+    raw.pop(b"content-length", None)
+    etag = raw.get(b"etag")
+    if etag and not etag[0].startswith(b"W/"):
+        raw[b"etag"] = [b"W/" + etag[0]]
+    return encoder

@@ -13,6 +13,8 @@ import zlib
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Final, Protocol
 
+from ._response import activate_encoder, add_vary
+
 if TYPE_CHECKING:
     from ._request import Request
 
@@ -26,11 +28,6 @@ __all__ = [
     "choose_encoder",
 ]
 
-_COMPRESSED_TYPES: Final = (
-    b"image/", b"video/", b"audio/", b"application/zip", b"application/gzip",
-    b"application/x-gzip", b"application/x-bzip2", b"application/x-xz", b"application/zstd",
-    b"font/woff",
-)
 
 
 class Encoder(Protocol):
@@ -137,31 +134,3 @@ def choose_encoder(factories: Sequence[EncoderFactory], request: Request) -> Enc
         if encoder is not None:
             return encoder
     return None
-
-
-def add_vary(request: Request) -> None:
-    """Add `Vary: Accept-Encoding` to the response unless its Vary already covers it."""
-    raw = request.responseHeaders._raw
-    vary = raw.get(b"vary")
-    if vary is None:
-        raw[b"vary"] = [b"Accept-Encoding"]
-    elif not any(b"accept-encoding" in v.lower() or v.strip() == b"*" for v in vary):
-        vary.append(b"Accept-Encoding")
-
-
-def activate_encoder(request: Request, encoder: Encoder, no_body: bool) -> Encoder | None:
-    """Decide at head time whether `encoder` applies; set the headers if it does."""
-    raw = request.responseHeaders._raw
-    add_vary(request)
-    if no_body or request.code == 206 or request.code < 200 or b"content-encoding" in raw:
-        return None
-    content_type = raw.get(b"content-type")
-    if content_type and content_type[0].lower().startswith(_COMPRESSED_TYPES):
-        return None
-    coding = getattr(encoder, "coding", b"gzip")
-    raw[b"content-encoding"] = [coding]
-    raw.pop(b"content-length", None)
-    etag = raw.get(b"etag")
-    if etag and not etag[0].startswith(b"W/"):
-        raw[b"etag"] = [b"W/" + etag[0]]
-    return encoder

@@ -14,7 +14,6 @@ import socket
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from ..config import Config
 from ..endpoints import ACCEPT_BURST, Endpoint, bind_sockets, listen_on, parse_endpoint
 from ..http_headers import canonical_name
 from .channel import HTTPChannel
@@ -22,6 +21,7 @@ from .channel import HTTPChannel
 if TYPE_CHECKING:
     from .._plugins import Hooks
     from .._request import Request
+    from ..config import Config
     from ..server import Site
 
 __all__ = ["Server", "ServerState"]
