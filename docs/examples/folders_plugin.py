@@ -6,9 +6,10 @@ folders get the installed processors (.rpy with plugserve-rpy) and every static 
 the command line, without importing plugserve-static. Beside it, other plugins mount their own:
 
     plugserve --plugin docs.examples.folders_plugin --folder /guide=docs \\
-        --path examples --wsgi /app=docs.examples.wsgi_site:application
+        --path examples --resource-script /hello=docs/examples/rpy_hello.rpy
     curl localhost:8080/guide/cli.md      # docs/cli.md
-    curl localhost:8080/app/hello         # the WSGI application, SCRIPT_NAME=/app
+    curl localhost:8080/hello             # the script's resource
+    curl localhost:8080/guide/examples/rpy_hello.rpy    # the same, run from the folder
 """
 
 from __future__ import annotations
