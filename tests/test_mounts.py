@@ -119,6 +119,7 @@ def test_merge_mounts_names_both_plugins_of_a_clash() -> None:
         Mount("/a", b, "two"), Mount("/b", a, "two")]
 
 
+@pytest.mark.each_engine
 def test_mounts_beside_a_branch_root(plugserve_server: ServerFactory) -> None:
     root = Resource()
     root.putChild(b"", Echo("home"))
@@ -142,6 +143,7 @@ def test_mounts_beside_a_branch_root(plugserve_server: ServerFactory) -> None:
     assert server.get("/nothing").status == 404
 
 
+@pytest.mark.each_engine
 def test_mounts_beside_a_leaf_root_and_without_a_root(plugserve_server: ServerFactory) -> None:
     mounts = merge_mounts([("test", {"/app": Echo("app"), "/a/b": Echo("ab")})])
     server = plugserve_server(MountedRoot(Echo("leaf"), mounts))
@@ -219,6 +221,7 @@ class Folders:
         return {"/files": resource}
 
 
+@pytest.mark.each_engine
 def test_a_folder_from_the_directory_hook_is_served_as_path_would(
     tmp_path: Path, plugserve_server: ServerFactory
 ) -> None:
