@@ -28,10 +28,13 @@ def plugserve_command(
 class Running:
     """A plugserve process that printed its listening lines."""
 
-    def __init__(self, process: subprocess.Popen[str], urls: list[str]) -> None:
+    def __init__(self, process: subprocess.Popen[str], urls: list[str],
+                 lines: list[str] | None = None) -> None:
         self.process = process
         self.urls = urls
         self.url = urls[0]
+        #: What it printed on stdout up to its last listening line.
+        self.lines = lines or []
 
     def stop(self, sig: int = signal.SIGTERM, timeout: float = 15) -> tuple[int, str, str]:
         """Send `sig`, wait, and return (status, stdout rest, stderr)."""
@@ -51,19 +54,21 @@ def running(args: Sequence[str], cwd: Path = REPO, env: dict[str, str] | None = 
         env={**os.environ, **(env or {})},
     )
     urls: list[str] = []
+    lines: list[str] = []
     deadline = time.monotonic() + 20
     assert process.stdout is not None
     while len(urls) < count and time.monotonic() < deadline:
         line = process.stdout.readline()
         if not line:
             break
+        lines.append(line.rstrip("\n"))
         if line.startswith("plugserve: listening on "):
             urls.append(line.split(" on ", 1)[1].strip())
     if len(urls) < count:
         process.kill()
         out, err = process.communicate()
         raise AssertionError(f"plugserve did not start: {out}\n{err}")
-    handle = Running(process, urls)
+    handle = Running(process, urls, lines)
     try:
         yield handle
     finally:

@@ -54,11 +54,12 @@ def edit(path: Path, text: str) -> None:
 
 def test_help_shows_the_option_and_plugins_lists_the_hooks() -> None:
     help_text = plugserve_command("--help").stdout
-    assert "plugin rpy:" in help_text and "--resource-script FILE.rpy" in help_text
+    assert "plugin rpy:" in help_text and "--resource-script [/PREFIX=]FILE.rpy" in help_text
     records = json.loads(plugserve_command("plugins", "--json").stdout)
     rpy = next(r for r in records if r["name"] == "rpy")
     assert (rpy["distribution"], rpy["status"]) == ("plugserve-rpy", "loaded")
     assert "plugserve_processors" in rpy["hooks"] and "plugserve_make_root" in rpy["hooks"]
+    assert "plugserve_mounts" in rpy["hooks"]
 
 
 def test_resource_script_is_the_whole_site(tmp_path: Path) -> None:

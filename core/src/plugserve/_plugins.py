@@ -23,6 +23,7 @@ import pluggy
 
 from . import hookspecs
 from .error import UsageError
+from .mounts import Mount, merge_mounts
 
 if TYPE_CHECKING:
     from .config import Config
@@ -225,8 +226,21 @@ class Hooks:
 
     def with_processors(self, config: Config) -> Config:
         """`config` with `processors` filled from every plugin (done before make_root, so a
-        file-serving plugin applies what the others contribute); a clash raises UsageError."""
-        return dataclasses.replace(config, processors=MappingProxyType(self.processors(config)))
+        file-serving plugin applies what the others contribute) and `hook` set, so that
+        plugins can ask each other (`config.directory_resource`); a clash raises UsageError."""
+        return dataclasses.replace(config, processors=MappingProxyType(self.processors(config)),
+                                   hook=self.pm.hook)
+
+    def mounts(self, config: Config) -> list[Mount]:
+        """Every plugin's `plugserve_mounts`, merged; a prefix two plugins mount names both.
+        Each plugin is called on its own through pluggy, to know whose mount is whose."""
+        plugins = self.pm.get_plugins()
+        contributions: list[tuple[str, Mapping[str, IResource]]] = []
+        for impl in self.pm.hook.plugserve_mounts.get_hookimpls():  # in registration order
+            others = [p for p in plugins if p is not impl.plugin]
+            caller = self.pm.subset_hook_caller("plugserve_mounts", others)
+            contributions.extend((impl.plugin_name, result) for result in caller(config=config))
+        return merge_mounts(contributions)
 
     def encoders(self, config: Config) -> dict[str, EncoderFactory]:
         """Coding token ("gzip") -> encoder factory, merged in registration order, so a

@@ -19,10 +19,20 @@ from ._plugins import Hooks, make_plugin_manager
 from ._transport.listener import Server
 from .config import Config
 from .endpoints import Endpoint
-from .resource import IResource
+from .mounts import Mount, MountedRoot, mount
+from .resource import IResource, NoResource
 from .server import Site
 
-__all__ = ["prepare_site", "run", "serve", "serve_sockets", "serve_until_signal", "stop"]
+__all__ = [
+    "build_root",
+    "mount_lines",
+    "prepare_site",
+    "run",
+    "serve",
+    "serve_sockets",
+    "serve_until_signal",
+    "stop",
+]
 
 
 def prepare_site(site: Site, config: Config, hooks: Hooks) -> None:
@@ -41,6 +51,27 @@ def prepare_site(site: Site, config: Config, hooks: Hooks) -> None:
     site.config = config
     if config.session_timeout_s != Config.session_timeout_s:  # only when asked for
         site.sessionTimeout = config.session_timeout_s
+
+
+def build_root(
+    given: Site | IResource | None, config: Config, hooks: Hooks
+) -> tuple[Site | IResource | None, list[Mount], Config]:
+    """The root (from --config, else the plugins), with every plugin's mounts beside it; the
+    config returned is the one the plugins were asked with (processors and hook filled in)."""
+    config = hooks.with_processors(config)
+    root = given if given is not None else hooks.make_root(config)
+    mounts = hooks.mounts(config)
+    return mount(root, mounts), mounts, config
+
+
+def mount_lines(site_or_root: Site | IResource, mounts: Sequence[Mount]) -> list[str]:
+    """`/ -> File` and `/app -> WSGIResource (plugin wsgi)`: what serves which prefix."""
+    if not mounts:
+        return []
+    root = site_or_root.resource if isinstance(site_or_root, Site) else site_or_root
+    inner = root.root if isinstance(root, MountedRoot) else root
+    what = type(inner).__name__ if not isinstance(inner, NoResource) else "nothing (404)"
+    return [f"mount / -> {what}", *(f"mount {m.describe()}" for m in mounts)]
 
 
 def _as_site(site_or_resource: Site | IResource) -> Site:

@@ -27,9 +27,10 @@ from ._defaults import AccessLogPlugin
 from ._log import configure_error_log
 from ._plugins import KNOWN_PLUGINS, Hooks, PluginRecord, load_plugins, make_plugin_manager
 from ._protocol.engines import ENGINES, engine_name
-from ._run import serve, serve_until_signal
+from ._run import build_root, mount_lines, serve, serve_until_signal
 from ._version import __version__
 from ._workers.start import serve_workers
+from ._workers.worker import current_context
 from .config import Config
 from .error import UsageError
 from .resource import IResource
@@ -319,15 +320,16 @@ def main(argv: Sequence[str] | None = None) -> int:
             pm.register(AccessLogPlugin(log_path), name="access-log")
             hooks = Hooks(pm, selected=config.plugins)
         hooks.configure(config)
-        if site_or_root is None:
-            config = hooks.with_processors(config)
-            site_or_root = hooks.make_root(config)
+        site_or_root, mounts, config = build_root(site_or_root, config, hooks)
         if site_or_root is None:
             print(nothing_to_serve(records, pm), file=sys.stderr)
             return 2
         _check_encoders(config, hooks)
     except UsageError as exc:
         _fail(str(exc))
+    if current_context() is None:  # a worker's lines would repeat the supervisor's
+        for line in mount_lines(site_or_root, mounts):
+            print(f"plugserve: {line}", flush=True)
     return _serve(site_or_root, config, hooks, argv)
 
 

@@ -9,10 +9,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ._protocol.common import Limits
 from ._protocol.engines import engine_name
+
+if TYPE_CHECKING:
+    from .resource import IResource
 
 __all__ = ["Config"]
 
@@ -65,6 +68,9 @@ class Config:
     #: Extension -> factory(path, registry) from every plugin's `plugserve_processors`,
     #: merged; filled in before `plugserve_make_root` is called.
     processors: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
+    #: The plugins' hook relay (pluggy's `pm.hook`, as pytest's `config.hook`), filled in with
+    #: `processors`; None when no plugins are loaded.  Prefer the typed helpers below.
+    hook: Any = field(default=None, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         # An unknown engine, or httptools when it is not installed, fails here (UsageError),
@@ -86,3 +92,12 @@ class Config:
     def option(self, name: str, default: Any = None) -> Any:
         """A parsed command-line option (a plugin's own or the core's), or `default`."""
         return self.options.get(name, default)
+
+    def directory_resource(self, path: str) -> IResource | None:
+        """The resource serving folder `path` as `--path` would (the plugins'
+        `plugserve_directory_resource`), or None when no plugin serves folders."""
+        if self.hook is None:
+            return None
+        return self.hook.plugserve_directory_resource(  # type: ignore[no-any-return]
+            path=path, config=self
+        )

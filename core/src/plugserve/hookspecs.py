@@ -6,8 +6,8 @@ A plugin is a module (or object) with functions named after these specs and deco
     [project.entry-points.plugserve]
     myplugin = "myplugin._plugin"
 
-Hooks are synchronous.  Registration hooks (processors, encoders, rewrite rules, session store)
-are called once at start-up; per-request hooks (get_child, request_started, request_finished)
+Hooks are synchronous.  Registration hooks (processors, mounts, encoders, rewrite rules, session
+store) are called once at start-up; per-request hooks (get_child, request_started, request_finished)
 are called only when some plugin implements them.  docs/writing-plugins.md documents each one.
 """
 
@@ -54,6 +54,25 @@ def plugserve_make_root(config: Config) -> IResource | None:
     """Return the root resource if this plugin's options ask it to serve, else None.
 
     Plugins selected with --plugin are asked first."""
+
+
+@hookspec
+def plugserve_mounts(config: Config) -> Mapping[str, IResource]:
+    """Resources to serve under URL prefixes beside the root: `{"/prefix": resource}`.
+
+    Prefixes may have several segments (`/api/v1`); a mount wins over the root's child of the
+    same name, and the longest matching prefix wins.  The maps of all plugins are merged; two
+    plugins mounting one prefix is a start-up error naming both (see plugserve.mounts)."""
+    raise NotImplementedError
+
+
+@hookspec(firstresult=True)
+def plugserve_directory_resource(path: str, config: Config) -> IResource | None:
+    """The resource serving the folder `path` as `--path` would serve it, or None.
+
+    plugserve-static answers it, with the run's processors and static options; plugins that
+    serve folders of their own (virtual hosts, per-user sites) ask it through
+    `config.directory_resource(path)` instead of importing a file-serving plugin."""
 
 
 @hookspec

@@ -94,6 +94,24 @@ def test_configure_refuses_resource_script_with_path(www: Path, write: Write) ->
         _plugin.plugserve_configure(_config(resource_script=str(script), path=str(www)))
 
 
+def test_resource_script_with_a_prefix_is_a_mount(www: Path, write: Write) -> None:
+    script = write(www / "site.rpy", HELLO)
+    other = write(www / "a=b.rpy", HELLO)  # an existing file is a file, "=" or not
+    _plugin.plugserve_configure(_config(resource_script=[f"/x={script}"], path=str(www)))
+    config = _config(resource_script=[f"/tools/x={script}", str(other)])
+    _plugin.plugserve_configure(config)
+    mounts = _plugin.plugserve_mounts(config)
+    assert list(mounts) == ["/tools/x"]
+    assert isinstance(mounts["/tools/x"], ResourceScriptWrapper)
+    root = _plugin.plugserve_make_root(config)
+    assert isinstance(root, ResourceScriptWrapper) and root.path == str(other)
+    assert _plugin.plugserve_mounts(_config()) == {}
+    with pytest.raises(UsageError, match="is served under /t already"):
+        _plugin.plugserve_configure(_config(resource_script=[f"/t={script}", f"t/={script}"]))
+    with pytest.raises(UsageError, match=r"--resource-script /t=nope\.rpy: no such file"):
+        _plugin.plugserve_configure(_config(resource_script=["/t=nope.rpy"]))
+
+
 def test_public_names_exist_and_are_typed() -> None:
     for name in plugserve_rpy.__all__:
         value = getattr(plugserve_rpy, name)

@@ -46,6 +46,25 @@ def test_no_path_no_root():
     assert _plugin.plugserve_make_root(_config()) is None
 
 
+def test_the_directory_hook_is_the_path_root_for_any_folder(tree, tmp_path):
+    options = {"index": ["home.html"], "mime_type": [".log=text/x-log"], "no_listing": True,
+               "precompressed": True, "file_cache_size": 1000}
+    config = _config(path=str(tree), **options)
+    hooks = plugin_hooks(_plugin, Shouter(), config=config)
+    config = hooks.with_processors(config)
+    root = _plugin.plugserve_make_root(config)
+    other = config.directory_resource(str(tmp_path))  # through the hook, as plugins ask
+    assert isinstance(root, File) and isinstance(other, File)
+    assert other.path == str(tmp_path)
+    for name in ("indexNames", "contentTypes", "ignoredExts", "processors", "allowListing",
+                 "serveDotfiles", "confineSymlinks", "precompressed"):
+        assert getattr(other, name) == getattr(root, name), name
+    assert other.fileCache is root.fileCache  # one bound for the run's folders
+    assert other.fileCache.max_bytes == 1000
+    fresh = _plugin.plugserve_directory_resource(str(tmp_path), _config())
+    assert fresh.fileCache is not root.fileCache  # another run, another cache
+
+
 @pytest.mark.parametrize(
     ("options", "message"),
     [

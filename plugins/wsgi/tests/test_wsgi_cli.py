@@ -123,7 +123,7 @@ def test_help_and_plugin_list(project: Path) -> None:
     assert status == 0
     done = subprocess.run([sys.executable, "-m", "plugserve", "--help"], cwd=project,
                           capture_output=True, text=True, timeout=30)
-    assert "--wsgi MODULE:APP" in done.stdout and "--wsgi-threads N" in done.stdout
+    assert "--wsgi [/PREFIX=]MODULE:APP" in done.stdout and "--wsgi-threads N" in done.stdout
     listed = subprocess.run([sys.executable, "-m", "plugserve", "plugins"], cwd=project,
                             capture_output=True, text=True, timeout=30)
     line = next(x for x in listed.stdout.splitlines() if x.startswith("wsgi "))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sys
 from types import MappingProxyType
 
@@ -79,6 +80,31 @@ def test_make_root_pool_size(module):
     _plugin.plugserve_unconfigure(_config())
     with pytest.raises(RuntimeError):  # the pools are shut down
         root.executor.submit(print)
+
+
+def test_prefixed_wsgi_is_a_mount_with_its_own_pool(module):
+    config = _config(wsgi=[f"/app={module}:app", f"{module}:factory()",
+                           f"/api/v1/={module}:app"], wsgi_threads=2)
+    _plugin.plugserve_configure(config)
+    mounts = _plugin.plugserve_mounts(config)
+    assert list(mounts) == ["/app", "/api/v1"]
+    root = _plugin.plugserve_make_root(config)
+    assert isinstance(root, WSGIResource)
+    executors = {id(r.executor) for r in (root, *mounts.values())}  # type: ignore[union-attr]
+    assert len(executors) == 3
+    _plugin.plugserve_unconfigure(config)
+    assert _plugin.plugserve_mounts(_config()) == {}
+    assert _plugin.plugserve_mounts(_config(wsgi=f"{module}:app")) == {}
+
+
+@pytest.mark.parametrize(("values", "message"), [
+    (["m:app", "m:other"], "--wsgi m:other: --wsgi m:app is served at the root"),
+    (["/a=m:app", "/a/=m:other"], "--wsgi /a/=m:other: --wsgi m:app is served under /a"),
+    (["/a/../b=m:app"], "the prefix '/a/../b' is not a URL path: it has a '..' segment"),
+])
+def test_prefixed_wsgi_refuses(values, message):
+    with pytest.raises(UsageError, match=re.escape(message)):
+        _plugin.plugserve_configure(_config(wsgi=values))
 
 
 def test_no_wsgi_no_root():

@@ -30,5 +30,10 @@ def plugserve_make_root(config: Config) -> IResource | None:
 
 
 @hookimpl
+def plugserve_mounts(config: Config) -> Mapping[str, IResource]:
+    return _options.mounts(config)
+
+
+@hookimpl
 def plugserve_processors(config: Config) -> Mapping[str, Callable[[str, Any], IResource]]:
     return {".rpy": ResourceScript}

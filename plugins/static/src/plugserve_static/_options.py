@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import weakref
 
 from plugserve.config import Config
 from plugserve.error import UsageError
@@ -12,7 +13,10 @@ from ._asis import ASISProcessor
 from ._cache import DEFAULT_CACHE_BYTES, SmallFileCache
 from ._file import File
 
-__all__ = ["add_options", "check_options", "make_root"]
+__all__ = ["add_options", "check_options", "directory_resource", "make_root"]
+
+#: The small-file cache of each run, by id() of its config (see _run_cache).
+_caches: dict[int, SmallFileCache] = {}
 
 
 def add_options(group: argparse._ArgumentGroup) -> None:
@@ -63,10 +67,16 @@ def check_options(config: Config) -> None:
 
 
 def make_root(config: Config) -> File | None:
-    """The File for --path, with every plugin's processors and `.asis`; None without --path."""
+    """The File for --path; None without --path."""
     path = config.option("path")
-    if path is None:
-        return None
+    return directory_resource(path, config) if path is not None else None
+
+
+def directory_resource(path: str, config: Config) -> File:
+    """`path` served as --path serves it: with every plugin's processors and `.asis`, and the
+    static options of this run (index names, types, ignored extensions, listing, dotfiles,
+    symlinks, precompressed variants).  Every folder of a run shares one small-file cache,
+    so --file-cache-size bounds them all together."""
     root = File(path)
     root.processors = {".asis": ASISProcessor, **config.processors}
     if config.option("index"):
@@ -80,5 +90,16 @@ def make_root(config: Config) -> File | None:
     root.serveDotfiles = bool(config.option("serve_dotfiles", False))
     root.confineSymlinks = bool(config.option("no_symlinks_outside_root", False))
     root.precompressed = bool(config.option("precompressed", False))
-    root.fileCache = SmallFileCache(config.option("file_cache_size", DEFAULT_CACHE_BYTES))
+    root.fileCache = _run_cache(config)
     return root
+
+
+def _run_cache(config: Config) -> SmallFileCache:
+    """The small-file cache of the run that `config` describes, made on first use and
+    forgotten with the config: entries are keyed by path, so the folders can share it."""
+    key = id(config)
+    cache = _caches.get(key)
+    if cache is None:
+        cache = _caches[key] = SmallFileCache(config.option("file_cache_size", DEFAULT_CACHE_BYTES))
+        weakref.finalize(config, _caches.pop, key, None)
+    return cache

@@ -24,3 +24,8 @@ def plugserve_configure(config: Config) -> None:
 @hookimpl
 def plugserve_make_root(config: Config) -> IResource | None:
     return _options.make_root(config)
+
+
+@hookimpl
+def plugserve_directory_resource(path: str, config: Config) -> IResource | None:
+    return _options.directory_resource(path, config)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from collections.abc import Mapping
 
 from plugserve import hookimpl
 from plugserve.config import Config
@@ -24,6 +25,11 @@ def plugserve_configure(config: Config) -> None:
 @hookimpl
 def plugserve_make_root(config: Config) -> IResource | None:
     return _options.make_root(config)
+
+
+@hookimpl
+def plugserve_mounts(config: Config) -> Mapping[str, IResource]:
+    return _options.mounts(config)
 
 
 @hookimpl
