@@ -38,7 +38,8 @@ def test_core_alone_then_a_third_party_plugin(tmp_path: Path):
                         "pip install ./plugins/static"),
                        (["--index=a.html"], "--index needs the static plugin"),
                        (["--wsgi", "app:app"], "pip install ./plugins/wsgi"),
-                       (["--resource-script", "x.rpy"], "pip install ./plugins/rpy"),
+                       (["--resource-script", "x.rpy"],
+                        "pip install ./plugins/static ./plugins/rpy"),
                        (["--plugin", "static"], "--plugin static: the static plugin is not "
                         "installed (distribution plugserve-static)"),
                        (["--plugin", "json"], "implements no plugserve hook")):

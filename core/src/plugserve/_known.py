@@ -32,11 +32,14 @@ class KnownPlugin:
     distribution: str
     serves: str
     options: tuple[str, ...]
+    #: Other first-party plugins its distribution depends on (installed from the checkout too).
+    requires: tuple[str, ...] = ()
 
     @property
     def install(self) -> str:
         """How to install it: from a checkout, since no package index has it."""
-        return f"from a plugserve checkout, pip install ./plugins/{self.name}"
+        paths = " ".join(f"./plugins/{name}" for name in (*self.requires, self.name))
+        return f"from a plugserve checkout, pip install {paths}"
 
 
 def _table(*plugins: KnownPlugin) -> Mapping[str, KnownPlugin]:
@@ -51,7 +54,8 @@ KNOWN_PLUGINS: Mapping[str, KnownPlugin] = _table(
         "--no-listing", "--serve-dotfiles", "--no-symlinks-outside-root", "--precompressed",
         "--file-cache-size",
     )),
-    KnownPlugin("rpy", "plugserve-rpy", "--resource-script FILE.rpy", ("--resource-script",)),
+    KnownPlugin("rpy", "plugserve-rpy", "--resource-script FILE.rpy", ("--resource-script",),
+                requires=("static",)),
     KnownPlugin("wsgi", "plugserve-wsgi", "--wsgi module:app", ("--wsgi", "--wsgi-threads")),
     KnownPlugin("proxy", "plugserve-proxy", "--plugin proxy / --reverse-proxy URL",
                 ("--reverse-proxy",)),
