@@ -25,7 +25,7 @@ ENGINE_PARAMS = [
         "httptools",
         id="httptools",
         marks=pytest.mark.skipif(
-            not HAVE_HTTPTOOLS, reason='no httptools engine here (pip install "plugserve[fast]")'
+            not HAVE_HTTPTOOLS, reason='no httptools engine here (pip install "./core[fast]")'
         ),
     ),
 ]

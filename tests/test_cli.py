@@ -65,7 +65,8 @@ def test_nothing_to_serve_exits_2_and_says_what_could(tmp_path):
     assert result.returncode == 2
     assert "nothing to serve" in result.stderr
     assert "--config FILE.py" in result.stderr
-    assert "pip install plugserve-cgi" in result.stderr  # a plugin not installed
+    assert "pip install ./plugins/cgi" in result.stderr  # a plugin not installed
+    assert "pip install plugserve-" not in result.stderr  # no package index has these names
     assert "--path DIR" in result.stderr
     assert "Traceback" not in result.stderr
 
@@ -305,6 +306,38 @@ def test_config_file_site_log_path_is_the_access_log(tmp_path):
         assert fetch(server.url + "/logged")[2] == b"ok"
         server.stop()
     assert '"GET /logged HTTP/1.1" 200 2' in log.read_text()
+
+
+def test_config_file_site_wins_over_its_resource_and_keeps_its_log_path(tmp_path):
+    # The guide's way of writing it: `resource` and `factory = Site(resource, ...)`.
+    log = tmp_path / "factory-access.log"
+    config = tmp_path / "factory.py"
+    config.write_text(
+        "from plugserve.resource import Resource\n"
+        "from plugserve.server import Site\n"
+        "class R(Resource):\n"
+        "    isLeaf = True\n"
+        "    def render_GET(self, request):\n"
+        "        return b'ok'\n"
+        "resource = R()\n"
+        f"factory = Site(resource, logPath={str(log)!r})\n"
+        "factory.add_header(b'x-from', b'the site')\n"
+    )
+    with running(["--config", str(config), "--listen", LOOPBACK]) as server:
+        status, headers, body = fetch(server.url + "/via-factory")
+        assert (status, body, headers["X-From"]) == (200, b"ok", "the site")
+        server.stop()
+    assert '"GET /via-factory HTTP/1.1" 200 2' in log.read_text()
+
+
+def test_config_file_with_two_sites_must_name_one(tmp_path):
+    config = tmp_path / "two.py"
+    config.write_text("from plugserve.resource import Resource\n"
+                      "from plugserve.server import Site\n"
+                      "one = Site(Resource())\nother = Site(Resource())\nroot = Resource()\n")
+    result = plugserve_command("--config", str(config))
+    assert result.returncode == 2
+    assert "defines several Sites (one, other); name the one to serve `site`" in result.stderr
 
 
 def test_the_slow_client_flags_reach_the_config():

@@ -303,7 +303,7 @@ def test_asking_for_httptools_without_it_is_a_usage_error(tmp_path: Path) -> Non
         cwd=REPO, capture_output=True, text=True, timeout=30,
     )
     assert result.returncode == 2
-    assert 'pip install "plugserve[fast]"' in result.stderr
+    assert 'pip install "./core[fast]"' in result.stderr
     assert "Traceback" not in result.stderr
 
 

@@ -30,7 +30,24 @@ def test_core_alone_then_a_third_party_plugin(tmp_path: Path):
                             cwd=tmp_path)
     assert result.returncode == 0 and result.stdout.startswith("plugserve ")
     result = subprocess.run([plugserve], capture_output=True, text=True, env=env, cwd=tmp_path)
-    assert result.returncode == 2 and "pip install plugserve-static" in result.stderr
+    assert result.returncode == 2 and "pip install ./plugins/static" in result.stderr
+    assert "pip install plugserve-" not in result.stderr  # no package index has these names
+    # An option of a plugin that is not installed names the distribution and the checkout path.
+    for args, hint in ((["--path", str(tmp_path)], "--path needs the static plugin (distribution "
+                        "plugserve-static), which is not installed: from a plugserve checkout, "
+                        "pip install ./plugins/static"),
+                       (["--index=a.html"], "--index needs the static plugin"),
+                       (["--wsgi", "app:app"], "pip install ./plugins/wsgi"),
+                       (["--resource-script", "x.rpy"],
+                        "pip install ./plugins/static ./plugins/rpy"),
+                       (["--plugin", "static"], "--plugin static: the static plugin is not "
+                        "installed (distribution plugserve-static)"),
+                       (["--plugin", "json"], "implements no plugserve hook")):
+        result = subprocess.run([plugserve, *args], capture_output=True, text=True, env=env,
+                                cwd=tmp_path)
+        assert result.returncode == 2, (args, result.stderr)
+        assert hint in result.stderr, (args, result.stderr)
+        assert "unrecognized arguments" not in result.stderr and "Traceback" not in result.stderr
     assert json.loads(subprocess.run([plugserve, "plugins", "--json"], capture_output=True,
                                      text=True, env=env, check=True).stdout) == []
 

@@ -146,7 +146,7 @@ def test_display_tracebacks_shows_the_scripts_traceback(tree: Path) -> None:
 
 def test_no_plugin_rpy_turns_scripts_off(tree: Path) -> None:
     """Without the plugin, a .rpy file is 404 and never sent as source, and index.rpy is not
-    an index; --resource-script is then an unknown option."""
+    an index; --resource-script then says the plugin is disabled."""
     args = ["--path", str(tree), "--listen", LOOPBACK, "--no-plugin", "rpy"]
     with running(args) as server:
         for path in ("/page.rpy", "/secret.rpy", "/page.rpy/x", "/page"):
@@ -157,7 +157,9 @@ def test_no_plugin_rpy_turns_scripts_off(tree: Path) -> None:
         assert get(server.url, "/hello.txt") == (200, b"hello\n")
     result = plugserve_command("--no-plugin", "rpy", "--resource-script",
                                str(tree / "page.rpy"))
-    assert result.returncode == 2 and "unrecognized arguments: --resource-script" in result.stderr
+    assert result.returncode == 2
+    assert ("--resource-script needs the rpy plugin (distribution plugserve-rpy), which is "
+            "installed, but --no-plugin rpy disabled it") in result.stderr
 
 
 # -- docs/rpy.md ----------------------------------------------------------------------------------

@@ -3,9 +3,15 @@
 Our own loader rather than pluggy's `load_setuptools_entrypoints`, which stops at the first
 broken plugin and silently drops duplicate names: every entry point of the group `plugserve` is
 loaded in its own try/except and leaves a record (loaded / failed / blocked / duplicate) that
-`plugserve plugins` prints.  `Hooks` wraps the plugin manager in typed calls; the per-request
-hooks are resolved once to the bare function when a single plugin implements them, or to None
-when none does, so a request pays nothing for hooks nobody uses.
+`plugserve plugins` prints.  `--plugin NAME` is an entry point's name first, else a module
+that implements at least one hook.
+
+`Hooks` wraps the plugin manager in typed calls that follow pluggy's rules: an implementation
+may take fewer arguments than its spec, and wrappers (`wrapper=True`, `hookwrapper=True`) wrap
+the one call the core makes, except on the hooks in UNWRAPPABLE, which refuse them at load
+time.  The per-request hooks are resolved once to the bare function when a single plain
+implementation has them, or to None when none does, so a request pays nothing for hooks nobody
+uses.
 """
 
 from __future__ import annotations
@@ -13,7 +19,6 @@ from __future__ import annotations
 import dataclasses
 import importlib
 import importlib.metadata
-import os
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -22,6 +27,7 @@ from typing import TYPE_CHECKING, Any, cast
 import pluggy
 
 from . import hookspecs
+from ._known import KNOWN_PLUGINS, autoload_default, not_installed
 from .error import UsageError
 from .mounts import Mount, merge_mounts
 
@@ -31,20 +37,20 @@ if TYPE_CHECKING:
     from .resource import IResource
     from .session import SessionStore
 
-__all__ = ["Hooks", "PluginRecord", "load_plugins", "make_plugin_manager"]
+__all__ = [
+    "KNOWN_PLUGINS", "Hooks", "PluginRecord", "call_impl", "load_plugins", "make_plugin_manager",
+]
 
 GROUP = "plugserve"
-AUTOLOAD_ENV = "PLUGSERVE_DISABLE_PLUGIN_AUTOLOAD"
 
-#: First-party plugins: what option makes each serve, and what to install for it.
-KNOWN_PLUGINS: dict[str, tuple[str, str]] = {
-    "static": ("--path DIR", "plugserve-static"),
-    "rpy": ("--resource-script FILE.rpy", "plugserve-rpy"),
-    "wsgi": ("--wsgi module:app", "plugserve-wsgi"),
-    "proxy": ("--plugin proxy / --reverse-proxy URL", "plugserve-proxy"),
-    "vhost": ("--vhost NAME=DIR", "plugserve-vhost"),
-    "cgi": ("--cgi-dir URL=DIR", "plugserve-cgi"),
-}
+#: Hooks the core calls once for each plugin rather than once for all of them, so that a pluggy
+#: wrapper has no single call to wrap: a plugin that wraps one is refused at load time.
+UNWRAPPABLE: Mapping[str, str] = MappingProxyType({
+    "plugserve_add_options": "the core calls it once for each plugin, with that plugin's own "
+                             "option group",
+    "plugserve_configure": "it is historic (a plugin registered later is called with the "
+                           "same config), and pluggy cannot wrap historic hooks",
+})
 
 
 @dataclass
@@ -58,13 +64,16 @@ class PluginRecord:
     status: str = "loaded"
     error: str = ""
     hooks: list[str] = field(default_factory=list)
+    #: "entry point" (installed, group `plugserve`) or "--plugin" (a module named on the
+    #: command line that is no installed plugin's name).
+    origin: str = "entry point"
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready form (for `plugserve plugins --json`)."""
         return {
             "name": self.name, "distribution": self.distribution, "version": self.version,
             "module": self.module, "status": self.status, "error": self.error,
-            "hooks": self.hooks,
+            "hooks": self.hooks, "origin": self.origin,
         }
 
 
@@ -89,9 +98,12 @@ def load_plugins(
     blocked: Iterable[str] = (),
     autoload: bool | None = None,
 ) -> list[PluginRecord]:
-    """Load installed plugins (unless autoload is off) and the `--plugin` ones; record each."""
+    """Load installed plugins (unless autoload is off) and the `--plugin` ones; record each.
+
+    `--plugin NAME` is an installed entry point's name first; any other NAME must be an
+    importable module with at least one plugserve hook, else it is a UsageError."""
     if autoload is None:
-        autoload = os.environ.get(AUTOLOAD_ENV, "") not in ("1", "true", "yes")
+        autoload = autoload_default()
     blocked = set(blocked)
     for name in blocked:
         pm.set_blocked(name)
@@ -117,30 +129,82 @@ def load_plugins(
             record.status = "not loaded (autoload disabled)"
             continue
         _load(pm, record, ep.load)
-    for name in requested:
-        if name in seen and seen[name].status == "failed":
-            raise UsageError(f"--plugin {name}: the plugin failed to load: {seen[name].error}")
-        if name in seen or name in blocked:
+    for name in dict.fromkeys(requested):
+        if name in blocked:
+            raise UsageError(f"--plugin {name} and --no-plugin {name} contradict each other; "
+                             "drop one of them")
+        if name in seen:
+            if seen[name].status == "failed":
+                raise UsageError(f"--plugin {name}: the plugin failed to load: {seen[name].error}")
             continue
-        record = PluginRecord(name, name)
-        records.append(record)
-        _load(pm, record, lambda name=name: importlib.import_module(name))  # type: ignore[misc]
-        if record.status == "failed":
-            raise UsageError(
-                f"--plugin {name}: not an installed plugin's name, and as a module it failed: "
-                f"{record.error}"
-            )
+        records.append(_requested_module(pm, name, sorted(seen)))
     pm.check_pending()
     return records
+
+
+def _requested_module(pm: pluggy.PluginManager, name: str, installed: list[str]) -> PluginRecord:
+    """`--plugin NAME` for a NAME no entry point has: the module NAME, if it has a hook."""
+    known = KNOWN_PLUGINS.get(name)
+    where = (f"no installed plugin is named {name!r} (installed: "
+             f"{', '.join(installed) or 'none'}), and")
+    try:
+        module = importlib.import_module(name)
+    except ModuleNotFoundError as exc:
+        if known is not None:
+            raise UsageError(not_installed(known)) from None
+        if exc.name == name or name.startswith(f"{exc.name}."):
+            raise UsageError(f"--plugin {name}: {where} there is no module {name!r} to import "
+                             "(the current directory is importable)") from None
+        raise UsageError(f"--plugin {name}: {where} importing the module failed: "
+                         f"{type(exc).__name__}: {exc}") from None
+    except Exception as exc:  # noqa: BLE001 - any error in the user's module is reported
+        raise UsageError(f"--plugin {name}: {where} importing the module failed: "
+                         f"{type(exc).__name__}: {exc}") from None
+    if not _hook_names(pm, module):
+        if known is not None:
+            raise UsageError(not_installed(known))
+        raise UsageError(
+            f"--plugin {name}: {where} the module {name} "
+            f"({getattr(module, '__file__', None) or 'built in'}) implements no plugserve hook "
+            "(a function named plugserve_* decorated with plugserve.hookimpl)"
+        )
+    record = PluginRecord(name, name, origin="--plugin")
+    _load(pm, record, lambda: module)
+    if record.status == "failed":
+        raise UsageError(f"--plugin {name}: the module failed to load as a plugin: "
+                         f"{record.error}")
+    return record
+
+
+def _hook_names(pm: pluggy.PluginManager, plugin: object) -> list[str]:
+    """The plugserve_* attributes of `plugin` marked with the hookimpl marker."""
+    return [
+        attr for attr in dir(plugin)
+        if attr.startswith("plugserve_") and pm.parse_hookimpl_opts(plugin, attr) is not None
+    ]
+
+
+def _refused_wrapper(pm: pluggy.PluginManager, plugin: object) -> str:
+    """Why `plugin` cannot be registered as it is ("" if it can): it wraps an unwrappable hook."""
+    for attr in _hook_names(pm, plugin):
+        opts = pm.parse_hookimpl_opts(plugin, attr)
+        if attr in UNWRAPPABLE and opts and (opts.get("wrapper") or opts.get("hookwrapper")):
+            return (f"{attr} cannot be a hook wrapper: {UNWRAPPABLE[attr]}; make it a plain "
+                    "@hookimpl")
+    return ""
 
 
 def _load(pm: pluggy.PluginManager, record: PluginRecord, loader: Callable[[], object]) -> None:
     try:
         plugin = loader()
+        record.error = _refused_wrapper(pm, plugin)
+        if record.error:
+            record.status = "failed"
+            return
         pm.register(plugin, name=record.name)
     except Exception as exc:  # noqa: BLE001 - one broken plugin must not stop the others
         record.status = "failed"
-        record.error = f"{type(exc).__name__}: {exc}"
+        record.error = f"{type(exc).__name__}: {exc}".replace("\n", " ")
         return
     unknown = [
         caller.name
@@ -159,22 +223,30 @@ def _load(pm: pluggy.PluginManager, record: PluginRecord, loader: Callable[[], o
     )
 
 
+def call_impl(impl: pluggy.HookImpl, **kwargs: Any) -> Any:
+    """Call one implementation as pluggy would: with only the arguments it names (a plugin may
+    take fewer than the spec), and those with defaults only when given."""
+    extra = {name: kwargs[name] for name in impl.kwargnames if name in kwargs}
+    return impl.function(*[kwargs[name] for name in impl.argnames], **extra)
+
+
 def _direct(caller: pluggy.HookCaller) -> Callable[..., Any] | None:
-    """The cheapest way to call a hook: None if unimplemented, the function if one plugin has it."""
+    """The cheapest way to call a hook with keyword arguments, by pluggy's rules: None if no
+    plugin implements it; the function itself, or a small adapter when it takes fewer
+    arguments, if one plain implementation does; else the pluggy caller (wrappers, several
+    implementations)."""
     impls = caller.get_hookimpls()
     if not impls:
         return None
     impl = impls[0]
     spec = caller.spec
-    if (
-        len(impls) == 1
-        and not impl.hookwrapper
-        and not impl.wrapper
-        and spec is not None
-        and tuple(impl.argnames) == tuple(spec.argnames)
-    ):
-        return impl.function
-    return caller
+    if len(impls) > 1 or impl.hookwrapper or impl.wrapper or spec is None or impl.kwargnames:
+        return caller
+    function = impl.function
+    if tuple(impl.argnames) == tuple(spec.argnames):
+        return function
+    names = tuple(impl.argnames)
+    return lambda **kwargs: function(*[kwargs[name] for name in names])
 
 
 class Hooks:
@@ -209,20 +281,28 @@ class Hooks:
         return hook(config=config)  # type: ignore[no-any-return]
 
     def processors(self, config: Config) -> dict[str, Any]:
-        """Extension -> processor factory from every plugin; a clash names both plugins."""
+        """Extension -> processor factory from every plugin; a clash names both plugins.
+
+        One pluggy call, so wrappers of the hook see and may change the dicts."""
         merged: dict[str, Any] = {}
-        owner: dict[str, str] = {}
-        for impl in reversed(self.pm.hook.plugserve_processors.get_hookimpls()):
-            result = cast("Mapping[str, Any]", impl.function(config=config) or {})
-            for ext, factory in result.items():
+        for result in reversed(self.pm.hook.plugserve_processors(config=config)):
+            for ext, factory in cast("Mapping[str, Any]", result or {}).items():
                 if ext in merged and merged[ext] is not factory:
-                    raise UsageError(
-                        f"plugins {owner[ext]!r} and {impl.plugin_name!r} both handle {ext!r} "
-                        "files; disable one with --no-plugin NAME"
-                    )
+                    raise UsageError(f"{self._owners(ext, config)} both handle {ext!r} files; "
+                                     "disable one with --no-plugin NAME")
                 merged[ext] = factory
-                owner[ext] = impl.plugin_name
         return merged
+
+    def _owners(self, ext: str, config: Config) -> str:
+        """Which plugins return a processor for `ext` (asked one by one, for the message)."""
+        impls = self.pm.hook.plugserve_processors.get_hookimpls()
+        names = [repr(impl.plugin_name) for impl in reversed(impls)
+                 if not (impl.wrapper or impl.hookwrapper)
+                 and ext in (call_impl(impl, config=config) or {})]
+        wrappers = [repr(i.plugin_name) for i in impls if i.wrapper or i.hookwrapper]
+        if len(names) < 2 and wrappers:
+            names.append(f"a wrapper in {', '.join(wrappers)}")
+        return "plugins " + " and ".join(names)
 
     def with_processors(self, config: Config) -> Config:
         """`config` with `processors` filled from every plugin (done before make_root, so a

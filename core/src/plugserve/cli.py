@@ -14,18 +14,18 @@ import contextlib
 import json
 import os
 import re
-import runpy
 import sys
-import traceback
 from collections.abc import Callable, Sequence
 from types import MappingProxyType
 from typing import Final, NoReturn, TypeVar
 
 import pluggy
 
+from ._config_file import load_config_file
 from ._defaults import AccessLogPlugin
+from ._known import KNOWN_PLUGINS, missing_option, plugin_state
 from ._log import configure_error_log
-from ._plugins import KNOWN_PLUGINS, Hooks, PluginRecord, load_plugins, make_plugin_manager
+from ._plugins import Hooks, PluginRecord, call_impl, load_plugins, make_plugin_manager
 from ._protocol.engines import ENGINES, engine_name
 from ._run import build_root, mount_lines, serve, serve_until_signal
 from ._version import __version__
@@ -173,8 +173,8 @@ def build_parser(pm: pluggy.PluginManager) -> argparse.ArgumentParser:
                       help="compress every response with this coding when the client accepts "
                       "it (e.g. gzip; repeatable)")
     core.add_argument("--http", choices=ENGINES, default=Config.http_engine,
-                      help="HTTP/1.1 parser: h11, httptools (the fast one: pip install "
-                      "\"plugserve[fast]\"), or auto, httptools when it is installed "
+                      help="HTTP/1.1 parser: h11, httptools (the fast one; from a checkout: "
+                      "pip install \"./core[fast]\"), or auto, httptools when it is installed "
                       "(default %(default)s)")
     defaults = Config()
     limits = parser.add_argument_group("limits")
@@ -183,7 +183,7 @@ def build_parser(pm: pluggy.PluginManager) -> argparse.ArgumentParser:
                             help=f"{text}; default {getattr(defaults, field)}")
     for impl in reversed(pm.hook.plugserve_add_options.get_hookimpls()):
         group = parser.add_argument_group(f"plugin {impl.plugin_name}")
-        impl.function(group=group)
+        call_impl(impl, group=group)  # pluggy's rules: the plugin may take no argument
     return parser
 
 
@@ -209,38 +209,14 @@ def config_from_args(args: argparse.Namespace) -> Config:
     )
 
 
-def load_config_file(path: str) -> tuple[Site | IResource, tuple[str, ...]]:
-    """Run a configuration file; return its `site` or `root`, and its `listen` endpoints."""
-    try:
-        namespace = runpy.run_path(path, run_name="__plugserve_config__")
-    except FileNotFoundError:
-        raise UsageError(f"--config {path}: no such file") from None
-    except SystemExit:
-        raise
-    except BaseException as exc:  # noqa: BLE001 - any error in the user's file is reported
-        frames = [f for f in traceback.extract_tb(exc.__traceback__)
-                  if os.path.abspath(f.filename) == os.path.abspath(path)]
-        line = frames[-1].lineno if frames else getattr(exc, "lineno", "?")
-        raise UsageError(f"--config {path}, line {line}: {type(exc).__name__}: {exc}") from None
-    listen = namespace.get("listen")
-    endpoints = (listen,) if isinstance(listen, str) else tuple(listen or ())
-    for name in ("site", "root", "resource"):
-        value = namespace.get(name)
-        if value is not None:
-            return value, endpoints
-    raise UsageError(
-        f"--config {path}: the file must define `root` (a Resource) or `site` (a Site)"
-    )
-
-
 def nothing_to_serve(records: Sequence[PluginRecord], pm: pluggy.PluginManager) -> str:
     """The message for a command line that names nothing to serve."""
-    loaded = {r.name for r in records if r.status == "loaded"}
     lines = ["plugserve: nothing to serve. Give one of:",
-             "  --config FILE.py                 a Python file defining `root` or `site`"]
-    for name, (option, dist) in KNOWN_PLUGINS.items():
-        state = "installed" if name in loaded else f"not installed: pip install {dist}"
-        lines.append(f"  {option:<32} plugin {name!r} ({state})")
+             f"  {'--config FILE.py':<36} a Python file defining `root` or `site`"]
+    for name, known in KNOWN_PLUGINS.items():
+        if known.serves:
+            lines.append(f"  {known.serves:<36} plugin {name!r} "
+                         f"({plugin_state(known, records)})")
     others = sorted(
         impl.plugin_name for impl in pm.hook.plugserve_make_root.get_hookimpls()
         if impl.plugin_name not in KNOWN_PLUGINS
@@ -274,7 +250,8 @@ def plugins_command(argv: Sequence[str]) -> int:
         print(json.dumps([r.as_dict() for r in records], indent=2))
         return 0
     if not records:
-        print("no plugins installed (pip install plugserve-static, plugserve-wsgi, ...)")
+        print("no plugins installed (from a plugserve checkout: pip install ./plugins/static "
+              "./plugins/wsgi ...)")
     for r in records:
         dist = f"{r.distribution} {r.version}".strip() or "-"
         print(f"{r.name:<12} {dist:<28} {r.module:<32} {r.status}")
@@ -303,6 +280,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"plugserve: plugin {record.name!r} failed to load: {record.error}",
                   file=sys.stderr)
     parser = build_parser(pm)
+    _check_plugin_options(parser, argv, records)
     args = parser.parse_args(argv)
     try:
         config = config_from_args(args)  # --http httptools without httptools fails here
@@ -331,6 +309,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         for line in mount_lines(site_or_root, mounts):
             print(f"plugserve: {line}", flush=True)
     return _serve(site_or_root, config, hooks, argv)
+
+
+def _check_plugin_options(
+    parser: argparse.ArgumentParser, argv: Sequence[str], records: Sequence[PluginRecord]
+) -> None:
+    """Exit 2 naming the distribution to install when an option belongs to a first-party
+    plugin that is not installed or not loaded (rather than "unrecognized arguments")."""
+    _, unknown = parser.parse_known_args(argv)
+    message = missing_option(unknown, records)
+    if message is not None:
+        _fail(message)
 
 
 def _cwd_importable() -> None:

@@ -21,7 +21,7 @@ __all__ = ["ENGINES", "connection_class", "engine_name", "make_connection"]
 
 #: The values of --http / Config.http_engine.
 ENGINES: Final = ("auto", "h11", "httptools")
-_INSTALL_HINT: Final = 'pip install "plugserve[fast]"'
+_INSTALL_HINT: Final = 'from a plugserve checkout: pip install "./core[fast]"'
 
 
 @functools.cache
