@@ -54,13 +54,10 @@ __all__ = [
     "RequestHead",
 ]
 
-# The client states in which its request is not (yet, or ever) complete.  The two others are
-# DONE and MIGHT_SWITCH_PROTOCOL, which h11 leaves out of its public names, hence the
-# complement; tests/test_dependencies.py fails if h11 gains a state.
-_REQUEST_INCOMPLETE: Final = frozenset({
-    h11.IDLE, h11.SEND_BODY, h11.SEND_RESPONSE, h11.MUST_CLOSE, h11.CLOSED, h11.ERROR,
-    h11.SWITCHED_PROTOCOL,
-})
+# Client states of an incomplete request: all but DONE and MIGHT_SWITCH_PROTOCOL, which h11 does
+# not export (tests/test_dependencies.py fails if h11 gains a state).
+_REQUEST_INCOMPLETE: Final = frozenset({h11.IDLE, h11.SEND_BODY, h11.SEND_RESPONSE,
+    h11.MUST_CLOSE, h11.CLOSED, h11.ERROR, h11.SWITCHED_PROTOCOL})
 
 
 class HTTPConnection:
