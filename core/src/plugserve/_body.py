@@ -192,6 +192,9 @@ class BodyStream:
 
     def _resume(self) -> None:
         self._paused = False
+        if threading.get_ident() == self._loop_thread:  # a coroutine reader: no self-pipe
+            self._loop.call_soon(self._on_drained)
+            return
         try:
             self._loop.call_soon_threadsafe(self._on_drained)
         except RuntimeError:  # the loop is closed: the server has stopped
