@@ -44,7 +44,7 @@ class Digest(Resource):
             total = 0
             try:
                 while True:
-                    data = request.content.read(self.size)
+                    data = request.content.blocking.read(self.size)
                     if not data:
                         break
                     total += len(data)
@@ -137,7 +137,7 @@ def test_reading_on_the_event_loop_is_refused_not_a_frozen_server(
         stream_request_body = True
 
         def render_POST(self, request: Any) -> bytes:
-            return bytes(request.content.read())
+            return bytes(request.content.blocking.read())
 
     server = plugserve_server(OnTheLoop())
     response = server.request("POST", "/", body=b"x" * 100)
@@ -286,7 +286,7 @@ def test_stream_reads_lines(plugserve_server: ServerFactory) -> None:
             loop = request.channel.state.loop
 
             def work() -> None:
-                stream = request.content
+                stream = request.content.blocking
                 lines.append(stream.readline())
                 lines.append(stream.readline(3))
                 lines.append(stream.readlines())

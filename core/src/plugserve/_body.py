@@ -1,5 +1,14 @@
 """The request body: a file-like `content`, spooled to disk when large (as Twisted exposes it),
-or, for a resource with `stream_request_body`, a stream read while the body arrives."""
+or, for a resource with `stream_request_body`, a stream read while the body arrives.
+
+A `BodyStream` has two kinds of reader, on one buffer: coroutines on the event loop
+(`await stream.read(n)`, `readline()`, `readexactly(n)`, `async for chunk in stream`), and
+blocking reads for worker threads (`stream.blocking`, a file, see _body_blocking.py), which
+is what WSGI's `wsgi.input` wraps.  Both follow one back-pressure rule: once more than the
+window (`--stream-window`) waits unread, the server stops reading from the client until the
+reader catches up.  Both send the `100 Continue` a client may wait for at their first read
+(RFC 9110 §10.1.1), unless the resource turned `auto_continue` off to relay the expectation.
+"""
 
 from __future__ import annotations
 
@@ -7,9 +16,10 @@ import asyncio
 import io
 import tempfile
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import IO, Final
 
+from ._body_blocking import BlockingBody
 from .error import RequestBodyError
 
 __all__ = ["SPOOL_THRESHOLD_BYTES", "STREAM_WINDOW_BYTES", "BodyStream", "new_body"]
@@ -17,7 +27,7 @@ __all__ = ["SPOOL_THRESHOLD_BYTES", "STREAM_WINDOW_BYTES", "BodyStream", "new_bo
 #: Bodies declared larger than this (and chunked ones once they grow past it) go to a temp file.
 SPOOL_THRESHOLD_BYTES: Final = 100_000
 
-#: A streamed body buffers at most about this much before the server stops reading the socket.
+#: The default window of a streamed body (`Config.stream_window_bytes`, `--stream-window`).
 STREAM_WINDOW_BYTES: Final = 64 * 1024
 
 
@@ -31,18 +41,19 @@ def new_body(content_length: int | None, chunked: bool) -> IO[bytes]:
 class BodyStream:
     """A request body handed to the resource while it arrives, with back-pressure.
 
-    The reads block until the bytes are there, so they are for worker threads (a WSGI
-    application, a thread started by the resource); called on the event loop a read that
-    would have to wait raises RuntimeError instead of freezing the server.  `read(n)` returns
-    `n` bytes unless the body ends first (as a buffered file does), and b"" at its end.  When
-    the body cannot be completed (the client left, broke the framing, passed --max-body-size or
-    timed out) a read raises RequestBodyError.  Once more than STREAM_WINDOW_BYTES wait unread the
-    server stops reading from the client until the reader catches up, so a slow reader holds
-    memory, never an unbounded buffer."""
+    On the event loop, read with coroutines: `read(n)` returns up to `n` bytes as soon as
+    some are there (all the rest for -1), `readexactly(n)` exactly `n` (else
+    asyncio.IncompleteReadError), `readline()` through b"\\n", `async for chunk in stream`
+    the pieces as they come; b"" means the end.  From a worker thread, read `blocking`.
+    When the body cannot be completed (the client left, broke the framing, passed
+    --max-body-size or timed out) a read raises RequestBodyError.  The server holds at most
+    the window (plus one read from the socket) unread: past it, it stops reading from the
+    client until the reader catches up, so a slow reader holds memory, never an unbounded
+    buffer."""
 
     def __init__(
         self, loop: asyncio.AbstractEventLoop, on_drained: Callable[[], None],
-        window: int = STREAM_WINDOW_BYTES,
+        window: int = STREAM_WINDOW_BYTES, on_continue: Callable[[], None] | None = None,
     ) -> None:
         self._cond = threading.Condition()
         self._buf = bytearray()
@@ -55,6 +66,14 @@ class BodyStream:
         self._on_drained = on_drained
         self._window = window
         self._when_ready: Callable[[], None] | None = None
+        self._waiter: asyncio.Future[None] | None = None
+        self._on_continue = on_continue
+        #: Send the `100 Continue` the client waits for at the first read (True), or leave
+        #: it to the resource, which calls `send_continue()` itself (a proxy relaying the
+        #: expectation to its upstream sets this to False before it reads).
+        self.auto_continue = True
+        #: The same body for blocking reads from a worker thread (a file: read, readline...).
+        self.blocking = BlockingBody(self)
 
     # -- the server's side (event loop) ---------------------------------------------------------
 
@@ -63,12 +82,14 @@ class BodyStream:
         with self._cond:
             if self._closed:
                 return False
+            self._on_continue = None  # the client sends: it waits for nothing any more
             self._buf += data
             self._cond.notify_all()
             size = len(self._buf)
             if size > self._window:
                 self._paused = True
             paused = self._paused
+        self._wake()
         if size >= self._window:
             self._ready()
         return paused
@@ -77,18 +98,22 @@ class BodyStream:
         """The body is complete."""
         with self._cond:
             self._eof = True
+            self._on_continue = None
             self._cond.notify_all()
+        self._wake()
         self._ready()
 
     def when_ready(self, callback: Callable[[], None]) -> None:
         """Call `callback()` on the event loop once a reader can go on without waiting for
-        the client: the body is complete, or a window's worth of it (64 KiB) is there.
+        the client: the body is complete, or a window's worth of it is there, or the client
+        waits for the `100 Continue` that the first read sends.
 
         A server that starts a thread per request waits for this, so that a client trickling
         its body holds no thread: the body arrives at least at --min-body-rate (or it is cut
         off with a 408, and the callback is never called)."""
         with self._cond:
-            ready = self._eof or len(self._buf) >= self._window
+            ready = (self._eof or len(self._buf) >= self._window
+                     or self._on_continue is not None)
             if not ready:
                 self._when_ready = callback
         if ready:
@@ -105,24 +130,57 @@ class BodyStream:
         with self._cond:
             if not self._eof and self._error is None:
                 self._error = RequestBodyError(reason)
+            self._on_continue = None
             self._cond.notify_all()
+        self._wake()
 
-    # -- the reader's side (a worker thread) ----------------------------------------------------
+    def _wake(self) -> None:
+        """Wake a coroutine waiting in a read (on the loop; a thread's close wakes it there)."""
+        waiter = self._waiter
+        if waiter is None:
+            return
+        if threading.get_ident() != self._loop_thread:
+            self._loop.call_soon_threadsafe(self._wake)
+            return
+        self._waiter = None
+        if not waiter.done():
+            waiter.set_result(None)
 
-    def _wait(self, ready: Callable[[], bool]) -> None:
-        while not ready():
-            if self._error is not None:
-                raise self._error
-            if self._eof or self._closed:
-                return
-            if threading.get_ident() == self._loop_thread:
-                raise RuntimeError(
-                    "reading a streamed request body on the event loop would block the server; "
-                    "read it from a worker thread"
-                )
-            if self._paused:  # the reader wants more than the window holds: let it grow
-                self._resume()
-            self._cond.wait()
+    # -- 100 Continue -----------------------------------------------------------------------------
+
+    @property
+    def expect_continue(self) -> bool:
+        """True while the client waits for a `100 Continue` that has not been sent."""
+        return self._on_continue is not None
+
+    def send_continue(self) -> None:
+        """Send the `100 Continue` the client waits for, now (nothing if it waits for none,
+        or once a response has started).  Reads do this themselves, unless `auto_continue`
+        is False.  Safe to call from any thread."""
+        callback = self._on_continue
+        if callback is None:
+            return
+        if threading.get_ident() != self._loop_thread:
+            self._loop.call_soon_threadsafe(self.send_continue)
+            return
+        self._on_continue = None
+        callback()
+
+    def _started(self) -> None:
+        """A read begins: the client may now be told to send the body."""
+        if self._on_continue is not None and self.auto_continue:
+            self.send_continue()
+
+    # -- the reader's side ------------------------------------------------------------------------
+
+    @property
+    def buffered(self) -> int:
+        """Bytes that arrived and wait unread (at most the window plus one socket read)."""
+        return len(self._buf)
+
+    def at_eof(self) -> bool:
+        """True once the body is complete and every byte of it was read."""
+        return self._eof and not self._buf
 
     def _take(self, count: int) -> bytes:
         buf = self._buf
@@ -134,61 +192,74 @@ class BodyStream:
 
     def _resume(self) -> None:
         self._paused = False
+        if threading.get_ident() == self._loop_thread:  # a coroutine reader: no self-pipe
+            self._loop.call_soon(self._on_drained)
+            return
         try:
             self._loop.call_soon_threadsafe(self._on_drained)
         except RuntimeError:  # the loop is closed: the server has stopped
             pass
 
-    def read(self, size: int | None = -1) -> bytes:
-        """Up to `size` bytes (all that is left when `size` is negative or None)."""
-        with self._cond:
-            if size is None or size < 0:
-                chunks: list[bytes] = []
-                while True:
-                    self._wait(lambda: bool(self._buf))
-                    if not self._buf:
-                        return b"".join(chunks)
-                    chunks.append(self._take(len(self._buf)))
-            self._wait(lambda: len(self._buf) >= size)
-            return self._take(size)
-
-    def readline(self, size: int | None = -1) -> bytes:
-        """One line, with its b"\\n" (at most `size` bytes when `size` is not negative)."""
-        limit = -1 if size is None else size
-        with self._cond:
-            def ready() -> bool:
-                return b"\n" in self._buf or 0 <= limit <= len(self._buf)
-
-            self._wait(ready)
-            end = self._buf.find(b"\n")
-            count = len(self._buf) if end < 0 else end + 1
-            if limit >= 0:
-                count = min(count, limit)
-            return self._take(count)
-
-    def readlines(self, hint: int = -1) -> list[bytes]:
-        """The remaining lines (stopping once `hint` bytes were read, when it is positive)."""
-        lines: list[bytes] = []
-        total = 0
-        for line in self:
-            lines.append(line)
-            total += len(line)
-            if 0 < hint <= total:
-                break
-        return lines
-
-    def __iter__(self) -> Iterator[bytes]:
-        while True:
-            line = self.readline()
-            if not line:
+    async def _wait(self, ready: Callable[[], bool]) -> None:
+        """Wait on the loop until `ready()`, the end, or the failure of the body."""
+        if threading.get_ident() != self._loop_thread:
+            raise RuntimeError(
+                "the coroutine reads of a streamed request body run on the server's event "
+                "loop; from a worker thread, read request.content.blocking"
+            )
+        self._started()
+        while not ready():
+            if self._error is not None:
+                raise self._error
+            if self._eof or self._closed:
                 return
-            yield line
+            if self._paused:  # the reader wants more than the window holds: let it grow
+                self._resume()
+            waiter = self._waiter = self._loop.create_future()
+            try:
+                await waiter
+            finally:
+                if self._waiter is waiter:
+                    self._waiter = None
 
-    def readable(self) -> bool:
-        return True
+    async def read(self, n: int = -1) -> bytes:
+        """Up to `n` bytes, as soon as any are there; all the rest for a negative `n`;
+        b"" at the end of the body."""
+        if n < 0:
+            chunks: list[bytes] = []
+            while chunk := await self.read(self._window):
+                chunks.append(chunk)
+            return b"".join(chunks)
+        if n == 0:
+            return b""
+        await self._wait(lambda: bool(self._buf))
+        with self._cond:
+            return self._take(n)
 
-    def seekable(self) -> bool:
-        return False
+    async def readexactly(self, n: int) -> bytes:
+        """Exactly `n` bytes; asyncio.IncompleteReadError when the body ends first."""
+        await self._wait(lambda: len(self._buf) >= n)
+        with self._cond:
+            data = self._take(n)
+        if len(data) < n:
+            raise asyncio.IncompleteReadError(data, n)
+        return data
+
+    async def readline(self) -> bytes:
+        """One line, through its b"\\n" (the last one may lack it); b"" at the end."""
+        await self._wait(lambda: b"\n" in self._buf)
+        with self._cond:
+            end = self._buf.find(b"\n")
+            return self._take(len(self._buf) if end < 0 else end + 1)
+
+    def __aiter__(self) -> BodyStream:
+        return self
+
+    async def __anext__(self) -> bytes:
+        chunk = await self.read(self._window)
+        if not chunk:
+            raise StopAsyncIteration
+        return chunk
 
     def close(self) -> None:
         """Stop reading: what is still to arrive is discarded."""
@@ -198,6 +269,7 @@ class BodyStream:
             self._cond.notify_all()
             if self._paused:
                 self._resume()
+        self._wake()
 
     @property
     def closed(self) -> bool:

@@ -43,8 +43,9 @@ def render_request(resource: IResource, request: Request) -> None:
     elif _is_not_done_yet(body):
         return
     elif inspect.isawaitable(body):
-        task = asyncio.get_running_loop().create_task(_render_later(resource, request, body))
-        request._render_task = task  # type: ignore[attr-defined]
+        # Kept on the request so that the client going away cancels it (connectionLost).
+        request._render_task = asyncio.get_running_loop().create_task(
+            _render_later(resource, request, body))
     else:
         _bad_result(resource, request, body)
 
@@ -62,6 +63,8 @@ async def _render_later(resource: IResource, request: Request, awaitable: Any) -
             _bad_result(resource, request, body)
     except Exception as exc:  # noqa: BLE001 - one place per request catches its errors
         request.site.processingFailed(request, exc)
+    finally:
+        request._render_task = None  # ended: nothing to cancel, and no cycle kept alive
 
 
 def _is_not_done_yet(body: object) -> bool:

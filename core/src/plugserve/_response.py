@@ -56,6 +56,8 @@ class ResponseWriting:
     _disconnected: bool
     _no_body: bool
     _finish_notifiers: list[Deferred]
+    #: The task running an awaitable that render returned (None on the synchronous path).
+    _render_task: asyncio.Task[None] | None = None
 
     def write(self, data: bytes) -> None:
         """Send part of the body; the head goes out with the first write."""
@@ -180,11 +182,18 @@ class ResponseWriting:
                 deferred.errback(error)
 
     def connectionLost(self, reason: BaseException | None = None) -> None:
-        """Called by the channel when the client goes away before finish."""
+        """Called by the channel when the client goes away before finish: notifyFinish's
+        Deferreds fail, then a coroutine still rendering the request is cancelled (it gets
+        CancelledError at its next await, so its `finally` can stop a subprocess or close an
+        upstream connection).  The channel stops a registered producer next."""
         if self.finished or self._disconnected:
             return
         self._disconnected = True
         self._notify(reason or ConnectionLost("Connection to the other side was lost."))
+        task = self._render_task
+        if task is not None:
+            self._render_task = None
+            task.cancel()  # no-op for a render that already ended
 
     def loseConnection(self) -> None:
         """Drop the connection now, without finishing the response."""

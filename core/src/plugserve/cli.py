@@ -117,6 +117,8 @@ _LIMIT_FLAGS: Final = (
      "connection, so that it reads the answer instead of a reset"),
     ("--max-linger", "max_linger_bytes", byte_size,
      "bytes read and dropped that way, and of an unread body after an early answer"),
+    ("--stream-window", "stream_window_bytes", byte_size,
+     "unread bytes of a streamed request body held before the server stops reading it"),
     ("--keepalive-timeout", "keepalive_timeout_s", _positive_float,
      "seconds an idle kept-alive connection stays open"),
     ("--max-connections", "max_connections", positive_int, "open connections (503 past it)"),

@@ -43,6 +43,9 @@ class Config:
     #: sending on, read and drop up to this much for up to this long before closing.
     linger_timeout_s: float = 5.0
     max_linger_bytes: int = 1024 * 1024
+    #: A body streamed to its resource (`stream_request_body`) buffers at most this much
+    #: unread, plus one read from the socket, before the server stops reading from the client.
+    stream_window_bytes: int = 64 * 1024
     keepalive_timeout_s: float = 15.0
     max_connections: int = 1024
     shutdown_timeout_s: float = 10.0

@@ -103,7 +103,8 @@ def plugserve_get_child(resource: IResource, name: bytes, request: Request) -> I
 
 @hookspec
 def plugserve_request_started(request: Request) -> None:
-    """A complete request is about to be traversed and rendered (add headers, start timers)."""
+    """A request's head has arrived and it is about to be traversed (add headers, start
+    timers); a body may still be arriving, as a resource may read it while it arrives."""
 
 
 @hookspec

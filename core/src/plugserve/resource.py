@@ -54,7 +54,8 @@ class Resource:
     server: Any = None
     allowedMethods: ClassVar[Sequence[bytes] | None] = None
     #: True: render as soon as the request head arrives, with `request.content` a stream of
-    #: the body (blocking reads, for worker threads) instead of the whole body in a file.
+    #: the body (`await content.read(n)`; `content.blocking` for worker threads) instead of
+    #: the whole body in a file.
     stream_request_body: ClassVar[bool] = False
 
     def __init__(self) -> None:

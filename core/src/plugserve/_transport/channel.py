@@ -229,6 +229,10 @@ class HTTPChannel(BodyIntake, ResponseOutput, asyncio.Protocol):
         answered = self.phase == BODY and request is None  # an early answer, its body dropped
         if not answered and (request is None or not request.startedWriting):
             self.transport.write(simple_response(status, reason, self.state.error_headers))
+        if request is not None and not request.finished:
+            # Answered by the server (or cut off): the resource can no longer respond, so it
+            # learns it as from a client gone away (its render coroutine is cancelled).
+            request.connectionLost(ConnectionLost(f"{status} {reason}"))
         if status == 408:  # the client has stopped sending: nothing to linger for
             self._close()
         else:

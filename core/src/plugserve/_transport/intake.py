@@ -47,6 +47,8 @@ class BodyIntake:
     _resource: Any
     _rate_deadline: float
     _linger_until: float
+    #: A streamed body's client waits for the 100 Continue its resource's first read sends.
+    _awaiting_continue: bool = False
 
     if TYPE_CHECKING:  # HTTPChannel's
 
@@ -84,19 +86,47 @@ class BodyIntake:
         if getattr(resource, "renders_before_body", False):
             self.site.render_resource(request, resource, body_complete=False)
             return
-        if head.expect_continue:  # the body will be read (RFC 9110 §10.1.1)
-            self.transport.write(self.http.send_continue())
         if getattr(resource, "stream_request_body", False):
-            stream = BodyStream(state.loop, self._stream_drained)
+            # The client that expects 100-continue hears it at the resource's first read (or
+            # when the resource sends it), so it may answer 401, 413 or 417 first, or relay
+            # the expectation; meanwhile the client is not late, so no body clock runs.
+            waiting = head.expect_continue
+            stream = BodyStream(state.loop, self._stream_drained, config.stream_window_bytes,
+                                self._send_continue if waiting else None)
+            if waiting:
+                self._awaiting_continue = True
+                self._rate_deadline = self.deadline = 0.0
             content.close()
             request.content = stream  # type: ignore[assignment]
             self._stream = stream
             self.site.render_resource(request, resource, body_complete=False)
         else:
+            if head.expect_continue:  # the body will be read for it (RFC 9110 §10.1.1)
+                self.transport.write(self.http.send_continue())
             self._resource = resource
+
+    def _send_continue(self) -> None:
+        """The streaming resource began to read: tell the waiting client to send the body,
+        unless a response has started (h11 then sends nothing), and start the body clock."""
+        if self._closed or self.phase != BODY or self.request is None:
+            return
+        self.transport.write(self.http.send_continue())
+        self._start_body_clock()
+
+    def _start_body_clock(self) -> None:
+        """The body is due from now on: its timeout and minimum rate start."""
+        if self._awaiting_continue:
+            self._awaiting_continue = False
+            now = self.state.loop.time()
+            config = self.state.config
+            if config.min_body_rate_bytes_s > 0:
+                self._rate_deadline = now + config.min_body_rate_grace_s
+            self._body_deadline(now)
 
     def _on_body_chunk(self, data: bytes) -> None:
         stream = self._stream
+        if self._awaiting_continue:  # the client sends without waiting for 100 Continue
+            self._start_body_clock()
         now = self.state.loop.time()
         if self._rate_deadline:
             # Each byte buys 1/rate seconds, and a fast start at most the grace period ahead.
@@ -137,6 +167,7 @@ class BodyIntake:
         resource = self._resource
         stream = self._stream
         self._stream = self._resource = None
+        self._awaiting_continue = False
         self.phase = BUSY
         self.deadline = 0.0
         self._buffered_while_busy = 0

@@ -85,7 +85,9 @@ def build_environ(request: Request, errors: ErrorStream) -> dict[str, Any]:
     environ["wsgi.multiprocess"] = config is not None and getattr(config, "workers", 1) > 1
     _add_addresses(environ, request)
     length = _add_headers(environ, request)
-    environ["wsgi.input"] = InputStream(request.content, length)
+    # A streamed body (stream_request_body) is read through its blocking reads.
+    environ["wsgi.input"] = InputStream(getattr(request.content, "blocking", request.content),
+                                        length)
     environ["wsgi.errors"] = errors
     return environ
 

@@ -1,9 +1,10 @@
 """`wsgi.input`: the request body as PEP 3333 describes it, read from the application's thread.
 
-The stream wraps `request.content` and calls only its `read(n)` and `readline(n)`: today
-`content` is the buffered body (a file at offset 0); with the core's streaming bodies
-(`stream_request_body`) it is a stream whose blocking reads return the body as it arrives and
-b"" at its end, and raise an OSError when it cannot be completed.  Either way this wrapper never
+The stream wraps a file and calls only its `read(n)` and `readline(n)`: the buffered body (a
+file at offset 0), or, with the core's streaming bodies (`stream_request_body`, which
+WSGIResource sets), `request.content.blocking`, whose blocking reads return the body as it
+arrives and b"" at its end, raise an OSError when it cannot be completed, and send the
+`100 Continue` a client waits for at the first read.  Either way this wrapper never
 asks for more than the declared Content-Length, so an application that reads "everything" reads
 exactly the body.  A chunked body (no Content-Length) is read to its end, which the server
 marks: that is what `wsgi.input_terminated` (set to True in the environ) promises.

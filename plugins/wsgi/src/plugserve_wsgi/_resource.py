@@ -59,7 +59,8 @@ class WSGIResource:
             handoff = self._handoff = Handoff(loop)
         response = WSGIResponse(request, self.application, handoff)
         # A streamed body: the application's thread starts once the body is there or
-        # flowing, so a client that trickles it holds no thread (the core cuts it off).
+        # flowing, so a client that trickles it holds no thread (the core cuts it off), or
+        # at once when the client waits for the 100 Continue that the first read sends.
         when_ready = getattr(request.content, "when_ready", None)
         if when_ready is None:
             self._dispatch(response)
