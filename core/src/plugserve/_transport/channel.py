@@ -22,7 +22,6 @@ import logging
 from collections import deque
 from typing import TYPE_CHECKING, Any, Final
 
-from .._body import BodyStream
 from .._protocol.engines import make_connection
 from .._protocol.errors import InvalidResponse
 from .._protocol.h11_engine import (
@@ -35,6 +34,7 @@ from .._protocol.h11_engine import (
 )
 from ..address import Address, from_sockname
 from ..error import ConnectionDone, ConnectionLost
+from .body import BodyStream
 from .flow import FlowControl
 from .intake import BODY, BUSY, BodyIntake
 from .output import ResponseOutput, simple_response

@@ -11,8 +11,8 @@ from __future__ import annotations
 import io
 from typing import TYPE_CHECKING, Any, Final, cast
 
-from .._body import BodyStream, new_body
 from ..http_headers import Headers
+from .body import BodyStream, new_body
 
 if TYPE_CHECKING:
     import asyncio

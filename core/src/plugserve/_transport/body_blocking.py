@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from ._body import BodyStream
+    from .body import BodyStream
 
 __all__ = ["BlockingBody"]
 

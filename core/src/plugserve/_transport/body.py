@@ -3,7 +3,7 @@ or, for a resource with `stream_request_body`, a stream read while the body arri
 
 A `BodyStream` has two kinds of reader, on one buffer: coroutines on the event loop
 (`await stream.read(n)`, `readline()`, `readexactly(n)`, `async for chunk in stream`), and
-blocking reads for worker threads (`stream.blocking`, a file, see _body_blocking.py), which
+blocking reads for worker threads (`stream.blocking`, a file, see body_blocking.py), which
 is what WSGI's `wsgi.input` wraps.  Both follow one back-pressure rule: once more than the
 window (`--stream-window`) waits unread, the server stops reading from the client until the
 reader catches up.  Both send the `100 Continue` a client may wait for at their first read
@@ -19,8 +19,8 @@ import threading
 from collections.abc import Callable
 from typing import IO, Final
 
-from ._body_blocking import BlockingBody
-from .error import RequestBodyError
+from ..error import RequestBodyError
+from .body_blocking import BlockingBody
 
 __all__ = ["SPOOL_THRESHOLD_BYTES", "STREAM_WINDOW_BYTES", "BodyStream", "new_body"]
 
