@@ -11,8 +11,9 @@
     plugserve.run(Hello(), "tcp:8080")
 """
 
+from ._entry import run
 from ._reactor import reactor
-from ._run import run, serve
+from ._run import serve
 from ._transport.listener import Server
 from ._version import __version__
 from .config import Config

@@ -10,7 +10,6 @@ import signal
 import socket
 import sys
 from collections.abc import Callable, Sequence
-from typing import Any
 
 import pluggy
 
@@ -27,7 +26,6 @@ __all__ = [
     "build_root",
     "mount_lines",
     "prepare_site",
-    "run",
     "serve",
     "serve_sockets",
     "serve_until_signal",
@@ -145,29 +143,3 @@ async def serve_until_signal(server: Server) -> None:
     await stop_event.wait()
     print("plugserve: shutting down", file=sys.stderr, flush=True)
     await stop(server)
-
-
-def run(site_or_resource: Site | IResource, *endpoints: str, **settings: Any) -> None:
-    """Serve until SIGINT/SIGTERM: `plugserve.run(Site(root), "tcp:8080")`.
-
-    Keyword arguments are Config fields (`max_body_bytes=...`, `logfile=...`, `workers=4`).
-    With `workers` above 1 the calling process becomes the supervisor of that many forked
-    workers, each serving the objects built before the call (see docs/cli.md)."""
-    config = Config(**settings)
-    if config.workers > 1:
-        from ._workers.start import serve_workers  # _workers imports this module
-
-        if endpoints:
-            config = dataclasses.replace(config, listen=tuple(endpoints))
-        status = serve_workers(site_or_resource, config, None,
-                               lambda: run(site_or_resource, *endpoints, **settings))
-        if status:
-            raise SystemExit(status)
-        return
-
-    async def main() -> None:
-        server = await serve(site_or_resource, *endpoints, config=config)
-        await serve_until_signal(server)
-
-    with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(main())
