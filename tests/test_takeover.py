@@ -23,10 +23,12 @@ from types import ModuleType
 from typing import Any
 
 import pytest
+from plugserve._protocol.errors import InvalidResponse
+from plugserve._protocol.h11_engine import HTTPConnection
 from plugserve.resource import Resource
 from plugserve.testing import TestServer, eventually
 
-from tests.cli_helpers import REPO
+from tests.cli_helpers import REPO, plugserve_command
 from tests.wire import RawClient, ServerFactory
 
 pytestmark = pytest.mark.each_engine
@@ -383,3 +385,32 @@ def test_graceful_shutdown_lets_a_tunnel_run_until_the_timeout(
     assert time.monotonic() - started >= 0.9
     assert eventually(lambda: upstream.open == 0)
     sock.close()
+
+
+# -- the writer and the flag, sans I/O -----------------------------------------------------------
+
+
+def test_switching_heads_drop_framing_and_close_sans_io() -> None:
+    connect = HTTPConnection()
+    connect.receive_data(b"CONNECT a:1 HTTP/1.1\r\nHost: a:1\r\n\r\n")
+    # The shutdown's `Connection: close` and a resource's Content-Length do not go out.
+    head = connect.send_head(200, b"OK", [(b"content-length", b"0"),
+                                          (b"transfer-encoding", b"chunked"),
+                                          (b"connection", b"close")])
+    assert head == b"HTTP/1.1 200 OK\r\n\r\n"
+    assert connect.send_end() == b"" and not connect.keep_alive and connect.switching
+    plain = HTTPConnection()
+    plain.receive_data(b"GET / HTTP/1.1\r\nHost: a\r\n\r\n")
+    with pytest.raises(InvalidResponse, match="Upgrade header"):
+        plain.send_head(101, b"Switching Protocols", [(b"upgrade", b"x")])
+    with pytest.raises(InvalidResponse, match="switching"):
+        plain.detach()
+    asked = HTTPConnection()
+    asked.receive_data(b"GET / HTTP/1.1\r\nHost: a\r\nUpgrade: x\r\n\r\n")
+    with pytest.raises(InvalidResponse, match="needs an Upgrade header"):
+        asked.send_head(101, b"Switching Protocols", [])
+
+
+def test_the_tunnel_idle_timeout_flag() -> None:
+    help_text = plugserve_command("--help").stdout
+    assert "--tunnel-idle-timeout" in help_text
