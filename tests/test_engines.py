@@ -31,6 +31,7 @@ from plugserve._protocol.h11_engine import (
     ProtocolError,
     RequestHead,
 )
+from plugserve._transport.channel import HTTPChannel
 from plugserve.config import Config
 from plugserve.error import UsageError
 from plugserve.testing import TestServer
@@ -139,7 +140,9 @@ def test_the_configured_engine_serves(plugserve_server: ServerFactory, http_engi
     with RawClient.to(server) as client:
         client.send(H(b"Host: a"))
         assert client.response().status == 200
-        classes = server.call(lambda: {type(c.http) for c in running.connections})
+        classes = server.call(
+            lambda: {type(c.http) for c in running.connections if isinstance(c, HTTPChannel)}
+        )
     assert classes == {connection_class(http_engine)}
     expected = "FastHTTPConnection" if http_engine == "httptools" else "HTTPConnection"
     assert [cls.__name__ for cls in classes] == [expected]

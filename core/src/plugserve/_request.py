@@ -8,7 +8,8 @@
 # computed on first use, so a request that never looks at them does not pay for them.
 #
 # The response side (write, finish, producers, the final headers) is the ResponseWriting mixin
-# in _response.py; the addressing methods are RequestAddressing in _addressing.py.
+# in _response.py; taking the connection over (CONNECT, Upgrade) is ProtocolSwitching in
+# _takeover.py; the addressing methods are RequestAddressing in _addressing.py.
 from __future__ import annotations
 
 import time
@@ -20,12 +21,15 @@ from . import _date
 from ._addressing import RequestAddressing
 from ._forms import parse_qs
 from ._response import ResponseWriting
+from ._takeover import ProtocolSwitching
 from .address import Address
 from .defer import Deferred
 from .http import CACHED
 from .http_headers import Headers, _name, _sanitize
 
 if TYPE_CHECKING:
+    import asyncio
+
     from .encoders import Encoder
     from .server import Site
     from .session import Session
@@ -60,9 +64,11 @@ class Channel(Protocol):
                         count: int) -> bool: ...
     async def wait_writable(self) -> None: ...
     def unregister_producer(self) -> None: ...
+    def take_over(self, request: Request, protocol_factory: Callable[[], asyncio.Protocol]
+                  ) -> tuple[asyncio.Transport, bytes]: ...
 
 
-class Request(ResponseWriting, RequestAddressing):
+class Request(ResponseWriting, ProtocolSwitching, RequestAddressing):
     """One HTTP request and its response, with Twisted Web's API."""
 
     defaultContentType: bytes | None = b"text/html"

@@ -214,7 +214,10 @@ class ResponseWriting:
         self.startedWriting = True
         code = self.code
         raw = self.responseHeaders._raw
-        no_body = self._no_body or code in _NO_BODY_CODES or code < 200
+        # A 2xx to CONNECT or a 101 switches protocols: no body, no framing, no Content-Type
+        # (RFC 9110 §9.3.6, §15.2.2); see take_over.
+        switching = code == 101 or (code < 300 and code > 199 and self.method == b"CONNECT")
+        no_body = self._no_body or code in _NO_BODY_CODES or code < 200 or switching
         if no_body:
             self._no_body = True
         site = self.site
@@ -248,6 +251,7 @@ class ResponseWriting:
             _CONTENT_TYPE not in raw
             and self.defaultContentType is not None
             and code not in _NO_BODY_CODES
+            and not switching
             and raw.get(_CONTENT_LENGTH) != [b"0"]
         ):
             raw[_CONTENT_TYPE] = [self.defaultContentType]

@@ -121,7 +121,11 @@ _LIMIT_FLAGS: Final = (
      "unread bytes of a streamed request body held before the server stops reading it"),
     ("--keepalive-timeout", "keepalive_timeout_s", _positive_float,
      "seconds an idle kept-alive connection stays open"),
-    ("--max-connections", "max_connections", positive_int, "open connections (503 past it)"),
+    ("--tunnel-idle-timeout", "tunnel_idle_timeout_s", _positive_float,
+     "seconds a connection taken over (a CONNECT tunnel, a 101 upgrade) may stay without a "
+     "byte in either direction"),
+    ("--max-connections", "max_connections", positive_int,
+     "open connections, tunnels included (503 past it)"),
     ("--shutdown-timeout", "shutdown_timeout_s", _positive_float,
      "seconds requests in flight get to finish on SIGINT/SIGTERM"),
     ("--session-timeout", "session_timeout_s", _positive_float,

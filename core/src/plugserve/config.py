@@ -47,6 +47,12 @@ class Config:
     #: unread, plus one read from the socket, before the server stops reading from the client.
     stream_window_bytes: int = 64 * 1024
     keepalive_timeout_s: float = 15.0
+    #: A connection taken over (a CONNECT tunnel, a WebSocket) is closed after this long with
+    #: no byte in either direction.  5 minutes: well above the 20-60 s pings of WebSocket
+    #: clients, and as long as browsers keep an idle connection for reuse (Chrome: 5 min), so
+    #: a pooled TLS connection through a tunnel is not cut while the browser may still use
+    #: it; below nginx's 10 min proxy_timeout for raw streams, as a tunnel holds two sockets.
+    tunnel_idle_timeout_s: float = 300.0
     max_connections: int = 1024
     shutdown_timeout_s: float = 10.0
     session_timeout_s: float = 900.0

@@ -45,6 +45,7 @@ from .common import (
     ProtocolError,
     expects_continue,
 )
+from .errors import InvalidResponse
 from .h11_engine import HTTPConnection
 
 __all__ = ["FastHTTPConnection"]
@@ -292,6 +293,16 @@ class FastHTTPConnection(HTTPConnection):
         self._line_seen = False
         self._h11 = self._new_h11()
         return super().receive_data(data)
+
+    def detach(self) -> bytes:
+        """See HTTPConnection.detach; off the h11 path the bytes wait in _pending."""
+        if self._mode == _H11:
+            return super().detach()
+        if not self.switching or self._mode != _DONE:
+            raise InvalidResponse("detach needs a complete request answered 2xx/101 (switching)")
+        self.failed = True
+        pending, self._pending = self._pending, b""
+        return pending
 
     # -- sending ---------------------------------------------------------------------------------
 

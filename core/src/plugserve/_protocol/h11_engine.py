@@ -41,6 +41,7 @@ from .common import (
     header_dict,
     skip_empty_lines,
 )
+from .errors import InvalidResponse
 from .writer import ResponseWriter
 
 __all__ = [
@@ -331,7 +332,8 @@ class HTTPConnection:
         client_keep_alive = not (
             connection and any(v.lower().find(b"close") >= 0 for v in connection)
         )
-        self._writer = ResponseWriter(method, version, client_keep_alive)
+        upgradable = b"upgrade" in headers and version != b"1.0"
+        self._writer = ResponseWriter(method, version, client_keep_alive, upgradable)
         return RequestHead(
             method, target, version, headers, expect_continue, content_length, chunked
         )
@@ -377,6 +379,21 @@ class HTTPConnection:
         """End the response (the last chunk when chunked)."""
         assert self._writer is not None
         return self._writer.end()
+
+    @property
+    def switching(self) -> bool:
+        """True once the head sent switches protocols (a 2xx to CONNECT, RFC 9110 §9.3.6, or a
+        101, §15.2.2): the connection carries no more HTTP (see detach)."""
+        return self._writer is not None and self._writer.switching
+
+    def detach(self) -> bytes:
+        """After a switching response, stop parsing and return the bytes the client sent after
+        its request (a TLS ClientHello after CONNECT, a frame after an Upgrade head), in order.
+        InvalidResponse if the response did not switch or the request body is incomplete."""
+        if not self.switching or self._h11.their_state in _REQUEST_INCOMPLETE:
+            raise InvalidResponse("detach needs a complete request answered 2xx/101 (switching)")
+        self.failed = True  # receive_data parses nothing from now on
+        return self._h11.trailing_data[0]
 
     @property
     def keep_alive(self) -> bool:

@@ -7,8 +7,11 @@
 # 1xx, 204 or 304 has no body (§6.3); a body is framed by Content-Length when the resource gave
 # one, else chunked for an HTTP/1.1 client, else delimited by closing the connection (HTTP/1.0);
 # the connection is kept only when both sides allow it (§9.3), and a response that ends it says
-# `Connection: close` (§9.6).  A resource that breaks its own Content-Length gets a
-# InvalidResponse (errors.py), which the channel turns into a dropped connection.
+# `Connection: close` (§9.6).  A response that switches protocols, a 2xx to CONNECT (RFC 9110
+# §9.3.6) or a 101 (§15.2.2), has no body framing at all: the bytes after its head belong to
+# the tunnel or the new protocol, and the connection never carries HTTP again (_switch_head).
+# A resource that breaks its own Content-Length gets a InvalidResponse (errors.py), which the
+# channel turns into a dropped connection.
 from __future__ import annotations
 
 import re
@@ -61,8 +64,16 @@ def _prefix(name: bytes) -> bytes:
 class ResponseWriter:
     """The framing of the response to one request."""
 
-    def __init__(self, method: bytes, http_version: bytes, client_keep_alive: bool) -> None:
+    def __init__(
+        self, method: bytes, http_version: bytes, client_keep_alive: bool,
+        upgradable: bool = False,
+    ) -> None:
         self._head_request = method == b"HEAD"
+        self._connect = method == b"CONNECT"
+        #: The request may be answered 101: HTTP/1.1 with an Upgrade header (RFC 9110 §7.8).
+        self._upgradable = upgradable
+        #: True once the head sent switches protocols (a 2xx to CONNECT, a 101).
+        self.switching = False
         self._http11 = http_version != b"1.0"
         #: False once either side asked to close, or the body is delimited by the close.
         self.keep_alive = client_keep_alive and self._http11
@@ -81,6 +92,8 @@ class ResponseWriter:
 
         A reason phrase or value with CR, LF or another control byte, or with whitespace
         around a value, raises InvalidResponse: written as it is, it could inject headers."""
+        if status == 101 or (self._connect and 200 <= status < 300):
+            return self._switch_head(status, reason, headers)
         lines = [b"HTTP/1.1 %d %s" % (status, reason)]
         length: bytes | None = None
         chunked = False
@@ -148,6 +161,46 @@ class ResponseWriter:
             _check_exactly(reason, headers)
         self.started = True
         return head
+
+    def _switch_head(
+        self, status: int, reason: bytes, headers: list[tuple[bytes, bytes]]
+    ) -> bytes:
+        """The head of a 2xx to CONNECT or of a 101: no Content-Length, no Transfer-Encoding
+        (RFC 9110 §9.3.6, §15.2.2), and no `Connection: close` (what follows is no longer
+        HTTP).  A 101 answers only a request that asked to upgrade, names its protocol in
+        Upgrade, and lists `upgrade` in Connection (RFC 9110 §7.8), added when missing."""
+        if status == 101 and not self._upgradable:
+            raise InvalidResponse(
+                "101 Switching Protocols answers only an HTTP/1.1 request with an Upgrade "
+                "header (RFC 9110 §7.8)"
+            )
+        lines = [b"HTTP/1.1 %d %s" % (status, reason)]
+        upgrade = connection_upgrade = False
+        for name, value in headers:
+            if name in (b"content-length", b"transfer-encoding"):
+                continue
+            if name == b"connection":
+                tokens = [token.strip().lower() for token in value.split(b",")]
+                if tokens == [b"close"]:
+                    continue  # the shutdown's, or the resource's: meaningless here
+                connection_upgrade = connection_upgrade or b"upgrade" in tokens
+            elif name == b"upgrade":
+                upgrade = True
+            lines.append(wire_name(name) + b": " + value)
+        if status == 101:
+            if not upgrade:
+                raise InvalidResponse(
+                    "a 101 response needs an Upgrade header naming the protocol it switches "
+                    "to (RFC 9110 §7.8)"
+                )
+            if not connection_upgrade:
+                lines.append(b"Connection: upgrade")
+        _check_exactly(reason, headers)
+        self._framing = _NONE
+        self.keep_alive = False
+        self.switching = self.started = True
+        lines.append(b"\r\n")
+        return b"\r\n".join(lines)
 
     def body(self, data: bytes) -> bytes:
         """One piece of the body, framed."""

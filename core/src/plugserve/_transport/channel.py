@@ -14,12 +14,14 @@
 # reading for the send timeout, in any phase.  Pipelined requests wait in h11's buffer until the
 # response before them is finished (RFC 9112 §9.3.2); while a response is pending the channel stops
 # reading once the buffered bytes pass the head limit, so a client cannot make it buffer
-# without end.
+# without end.  After a 2xx to CONNECT or a 101, the resource may take the connection over
+# (take_over): the channel lets go of it, and a Tunnel (tunnel.py) takes its place.
 from __future__ import annotations
 
 import asyncio
 import logging
 from collections import deque
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Final
 
 from .._protocol.engines import make_connection
@@ -39,6 +41,7 @@ from .flow import FlowControl
 from .intake import BODY, BUSY, BodyIntake
 from .output import ResponseOutput, simple_response
 from .sending import SendWatch
+from .tunnel import start_tunnel
 
 if TYPE_CHECKING:
     from .._request import Request
@@ -294,6 +297,30 @@ class HTTPChannel(BodyIntake, ResponseOutput, asyncio.Protocol):
         """Graceful shutdown: close now if no request is in flight, else after its response."""
         if self.request is None and not self.http.has_partial_head:
             self._close()
+
+    def take_over(
+        self, request: Request, protocol_factory: Callable[[], asyncio.Protocol]
+    ) -> tuple[asyncio.Transport, bytes]:
+        """Hand the connection to `protocol_factory()` after the switching head `request`
+        sent (a 2xx to CONNECT, a 101): the request ends here, a Tunnel takes this channel's
+        place (tunnel.py), and the bytes the client sent after the request are returned."""
+        if self._closed or request is not self.request:
+            raise ConnectionLost("Connection to the other side was lost.")
+        if self.phase != BUSY:  # the body is still arriving: it would mix with the new bytes
+            raise RuntimeError("Request.take_over: read the whole request body first")
+        buffered = self.http.detach()
+        self.request = None
+        self._ended = self._closed = True  # this channel is done; the Tunnel has the transport
+        state = self.state
+        if state.request_finished is not None:
+            state.request_finished(request)
+        _release_body(request)
+        transport, _ = start_tunnel(
+            state, self.transport, self.send_watch, self.peer,
+            write_paused=self.flow.write_paused, replaces=self,
+            protocol_factory=protocol_factory,
+        )
+        return transport, buffered
 
     # -- the end of a response ---------------------------------------------------------------------
 

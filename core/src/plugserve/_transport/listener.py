@@ -3,6 +3,8 @@
 `Server` owns what one run shares: the Site, the configuration, the hooks and the set of open
 channels.  One sweeper task enforces every channel's deadline (see channel.py), and `close()`
 stops accepting, lets requests in flight finish within `shutdown_timeout_s`, then aborts the rest.
+Connections taken over (tunnel.py) stay in the registry: they count towards `max_connections`,
+and at shutdown they run until the timeout ends, then are aborted with the rest.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ import contextlib
 import logging
 import socket
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from ..endpoints import ACCEPT_BURST, Endpoint, bind_sockets, listen_on, parse_endpoint
 from ..http_headers import canonical_name
@@ -23,10 +25,24 @@ if TYPE_CHECKING:
     from .._request import Request
     from ..config import Config
     from ..server import Site
+    from .sending import SendWatch
 
-__all__ = ["Server", "ServerState"]
+__all__ = ["Connection", "Server", "ServerState"]
 
 _log = logging.getLogger("plugserve")
+
+
+class Connection(Protocol):
+    """What the registry asks of an open connection: an HTTPChannel, or the Tunnel that took
+    its place after a takeover (tunnel.py)."""
+
+    deadline: float
+    send_watch: SendWatch
+
+    def timed_out(self) -> None: ...
+    def send_timed_out(self) -> None: ...
+    def close_when_idle(self) -> None: ...
+    def abort(self) -> None: ...
 
 
 class ServerState:
@@ -37,8 +53,11 @@ class ServerState:
         self.config = config
         self.limits = config.limits
         self.loop = asyncio.get_running_loop()
-        self.connections: set[HTTPChannel] = set()
+        #: Every open connection: HTTP channels and tunnels (--max-connections counts both).
+        self.connections: set[Connection] = set()
         self.closing = False
+        #: The tasks that took a connection over, until they end (see tunnel.start_tunnel).
+        self.tunnel_tasks: set[asyncio.Task[Any]] = set()
         self.child_hook = hooks.get_child if hooks is not None else None
         finished = hooks.request_finished if hooks is not None else None
         #: None when no plugin implements the hook (the channel then skips the call).
@@ -62,8 +81,8 @@ class Server:
         self._closed = asyncio.Event()
 
     @property
-    def connections(self) -> set[HTTPChannel]:
-        """The open connections."""
+    def connections(self) -> set[Connection]:
+        """The open connections (tunnels included)."""
         return self._state.connections if self._state is not None else set()
 
     async def start(self, endpoints: Sequence[str]) -> None:
@@ -130,7 +149,7 @@ class Server:
         config = state.config
         interval = min(config.header_timeout_s, config.body_timeout_s, config.keepalive_timeout_s,
                        config.send_timeout_s, config.linger_timeout_s,
-                       config.min_body_rate_grace_s)
+                       config.min_body_rate_grace_s, config.tunnel_idle_timeout_s)
         interval = max(0.05, min(1.0, interval / 4))
         while True:
             await asyncio.sleep(interval)
