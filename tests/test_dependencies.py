@@ -14,7 +14,7 @@ import tomllib
 from pathlib import Path
 
 import h11
-from plugserve._protocol import h11_engine
+from plugserve._protocol import h11_engine, response_side
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -39,13 +39,14 @@ def test_h11_headers_keep_their_item_list():
 
 
 def test_h11_states_are_the_ones_the_engine_knows():
-    """h11_engine decides "request complete" by the complement of _REQUEST_INCOMPLETE."""
+    """The engines decide "request complete" by the complement of _REQUEST_INCOMPLETE."""
     states = {
         name for name, value in vars(h11._state).items()
         if isinstance(value, type) and issubclass(value, h11._util.Sentinel)
         and name.isupper() and not name.startswith("_") and name not in ("CLIENT", "SERVER")
     }
-    known = {s.__name__ for s in h11_engine._REQUEST_INCOMPLETE} | {"DONE", "MIGHT_SWITCH_PROTOCOL"}
+    incomplete = response_side._REQUEST_INCOMPLETE
+    known = {s.__name__ for s in incomplete} | {"DONE", "MIGHT_SWITCH_PROTOCOL"}
     assert states == known
 
 

@@ -20,7 +20,7 @@ LAYERS: dict[str, frozenset[str]] = {
                        "_reactor", "endpoints", "_forms", "_urlpath", "http"}),
     "protocol": frozenset({"_protocol"}),
     "transport": frozenset({"_transport"}),
-    "request": frozenset({"_request", "_response", "_addressing", "_log"}),
+    "request": frozenset({"_request", "_response", "_takeover", "_addressing", "_log"}),
     "object model": frozenset({"resource", "server", "util", "session", "encoders", "rewrite",
                                "mounts", "_render"}),
     "face": frozenset({"_plugins", "_known", "_config_file", "_run", "_defaults", "config",

@@ -235,7 +235,7 @@ class ResponseWriter:
 
 
 def _check_exactly(reason: bytes, headers: list[tuple[bytes, bytes]]) -> None:
-    """Raise LocalProtocolError for an invalid reason phrase or header value."""
+    """Raise InvalidResponse for an invalid reason phrase or header value."""
     if _REASON_RE.fullmatch(reason) is None:
         raise InvalidResponse(f"illegal reason phrase {reason!r}")
     for _, value in headers:
