@@ -71,7 +71,7 @@ def example_files() -> list[Path]:
 @pytest.mark.parametrize("path", example_files(), ids=lambda p: p.name)
 def test_doc_example_serves(path):
     source = path.read_text()
-    if "root" in source or "site" in source or "listen" in source:
+    if any(word in source for word in ("root", "site", "listen", "factory")):
         args = ["--config", str(path), "--listen", LOOPBACK]
     else:
         pytest.skip("not a config file")

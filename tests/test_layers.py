@@ -17,12 +17,13 @@ PACKAGE = Path(plugserve.__file__).resolve().parent
 LAYERS: dict[str, frozenset[str]] = {
     # leaf modules with no plugserve imports of their own (data types, constants, parsers)
     "base": frozenset({"error", "http_headers", "address", "defer", "_version", "_date",
-                       "_reactor", "endpoints", "_forms", "_urlpath", "http"}),
+                       "_reactor", "endpoints", "_forms", "_urlpath", "_status",
+                       "_conditional"}),
     "protocol": frozenset({"_protocol"}),
     "transport": frozenset({"_transport"}),
     "request": frozenset({"_request", "_response", "_takeover", "_addressing", "_log"}),
     "object model": frozenset({"resource", "server", "util", "session", "encoders", "rewrite",
-                               "mounts", "_render"}),
+                               "mounts", "_render", "http", "_factory"}),
     "face": frozenset({"_plugins", "_known", "_config_file", "_run", "_defaults", "config",
                        "hookspecs", "testing", "_wire"}),
     "processes": frozenset({"_workers"}),

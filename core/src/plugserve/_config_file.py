@@ -13,11 +13,13 @@ import os
 import runpy
 import traceback
 import types
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .error import UsageError
-from .resource import IResource
 from .server import Site
+
+if TYPE_CHECKING:
+    from ._run import Served
 
 __all__ = ["load_config_file"]
 
@@ -31,7 +33,7 @@ def _is_factory(value: object) -> bool:
     return callable(getattr(value, "buildProtocol", None))
 
 
-def _served(path: str, namespace: dict[str, Any]) -> Site | IResource:
+def _served(path: str, namespace: dict[str, Any]) -> Served:
     site = namespace.get("site")
     if site is not None:
         return site  # type: ignore[no-any-return]
@@ -54,7 +56,7 @@ def _served(path: str, namespace: dict[str, Any]) -> Site | IResource:
     )
 
 
-def load_config_file(path: str) -> tuple[Site | IResource, tuple[str, ...]]:
+def load_config_file(path: str) -> tuple[Served, tuple[str, ...]]:
     """Run a configuration file; return what it serves, and its `listen` endpoints."""
     try:
         namespace = runpy.run_path(path, run_name="__plugserve_config__")

@@ -7,7 +7,14 @@ import time
 from email.utils import formatdate, parsedate_tz
 from typing import Final
 
-__all__ = ["clf_now", "format_http_date", "http_date_now", "parse_http_date"]
+__all__ = [
+    "clf_now",
+    "datetimeToString",
+    "format_http_date",
+    "http_date_now",
+    "parse_http_date",
+    "stringToDatetime",
+]
 
 _cache_second = -1
 _cache_value = b""
@@ -60,3 +67,18 @@ def parse_http_date(value: bytes) -> float | None:
         return float(calendar.timegm(parsed[:9])) - (parsed[9] or 0)
     except (ValueError, OverflowError):
         return None
+
+
+def datetimeToString(msSinceEpoch: float | None = None) -> bytes:
+    """Twisted's `http.datetimeToString`: the IMF-fixdate of a POSIX time (now when None)."""
+    return format_http_date(time.time() if msSinceEpoch is None else msSinceEpoch)
+
+
+def stringToDatetime(dateString: bytes) -> int:
+    """Twisted's `http.stringToDatetime`: the POSIX time of an HTTP date, in whole seconds.
+
+    Accepts the three forms of RFC 9110 §5.6.7; raises ValueError for anything else."""
+    when = parse_http_date(dateString)
+    if when is None:
+        raise ValueError(f"not an HTTP date: {dateString!r}")
+    return int(when)

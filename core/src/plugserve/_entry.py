@@ -9,16 +9,14 @@ import contextlib
 import dataclasses
 from typing import Any
 
-from ._run import serve, serve_until_signal
+from ._run import Served, serve, serve_until_signal
 from ._workers.start import serve_workers
 from .config import Config
-from .resource import IResource
-from .server import Site
 
 __all__ = ["run"]
 
 
-def run(site_or_resource: Site | IResource, *endpoints: str, **settings: Any) -> None:
+def run(site_or_resource: Served, *endpoints: str, **settings: Any) -> None:
     """Serve until SIGINT/SIGTERM: `plugserve.run(Site(root), "tcp:8080")`.
 
     Keyword arguments are Config fields (`max_body_bytes=...`, `logfile=...`, `workers=4`).

@@ -17,14 +17,15 @@ from collections.abc import Callable
 from typing import IO, TYPE_CHECKING, Any, Final, Protocol
 from urllib.parse import unquote_to_bytes
 
-from . import _date
 from ._addressing import RequestAddressing
+from ._conditional import none_match, not_modified_since
 from ._forms import parse_qs
 from ._response import ResponseWriting
+from ._status import CACHED
 from ._takeover import ProtocolSwitching
+from ._transport.routing import FactoryRouting
 from .address import Address
 from .defer import Deferred
-from .http import CACHED
 from .http_headers import Headers, _name, _sanitize
 
 if TYPE_CHECKING:
@@ -157,6 +158,26 @@ class Request(ResponseWriting, ProtocolSwitching, RequestAddressing):
         """The session of this browser, found or created through a cookie."""
         return _get_session(self, sessionInterface, forceNotSecure)
 
+    # -- processing (Twisted's http.Request) ------------------------------------------------------
+
+    def requestReceived(self, command: bytes, path: bytes, version: bytes) -> None:
+        """The whole request has arrived: `process()` it.  Twisted's channel calls this with the
+        method, target and version; plugserve parsed the head already and keeps its values."""
+        self.process()
+
+    def process(self) -> None:
+        """Serve this request.  Twisted code overrides it in `http.Request` subclasses that a
+        plain `HTTPFactory`'s channel builds (a forward proxy's request does); the default
+        hands the request to its Site, as `server.Request.process` does, and answers 404 on a
+        channel without one.  An error raised here is the Site's to answer (a 500)."""
+        site = self.site
+        if isinstance(site, FactoryRouting):
+            self.setResponseCode(404)
+            self.setHeader(b"content-type", b"text/plain; charset=utf-8")
+            self._finish_with(b"No Such Resource\n")
+            return
+        site.render_resource(self, site.getResourceFor(self))
+
     # -- the response ----------------------------------------------------------------------------
 
     def setResponseCode(self, code: int, message: bytes | None = None) -> None:
@@ -216,11 +237,11 @@ class Request(ResponseWriting, ProtocolSwitching, RequestAddressing):
         if not self.lastModified or self.lastModified < when:
             self.lastModified = when
         header = self.requestHeaders._last(b"if-modified-since")
-        if header and self.method in (b"GET", b"HEAD"):
-            since = _date.parse_http_date(header.split(b";", 1)[0].strip())
-            if since is not None and since >= self.lastModified:
-                self.setResponseCode(304)
-                return CACHED
+        if header and self.method in (b"GET", b"HEAD") and not_modified_since(
+            header, self.lastModified
+        ):
+            self.setResponseCode(304)
+            return CACHED
         return None
 
     def setETag(self, etag: bytes) -> str | None:
@@ -228,11 +249,9 @@ class Request(ResponseWriting, ProtocolSwitching, RequestAddressing):
         if etag:
             self.etag = etag
         header = self.requestHeaders._last(b"if-none-match")
-        if header:
-            tags = [t.strip() for t in header.replace(b",", b" ").split()]
-            if etag in tags or b"*" in tags or _weak(etag) in (_weak(t) for t in tags):
-                self.setResponseCode(304 if self.method in (b"GET", b"HEAD") else 412)
-                return CACHED
+        if header and none_match(header, etag):
+            self.setResponseCode(304 if self.method in (b"GET", b"HEAD") else 412)
+            return CACHED
         return None
 
 def _origin_path(request: Request, target: bytes) -> bytes:
@@ -265,10 +284,6 @@ def _parse_cookies(headers: Headers) -> dict[bytes, bytes]:
             if sep:
                 cookies[name] = value
     return cookies
-
-
-def _weak(tag: bytes) -> bytes:
-    return tag[2:] if tag.startswith(b"W/") else tag
 
 
 def _cookie_name(request: Request, secure: bool) -> bytes:

@@ -9,9 +9,9 @@ import os
 from typing import IO, TYPE_CHECKING, Any, Final, cast
 
 from . import _date
+from ._status import reason_phrase
 from .defer import Deferred
 from .error import ConnectionLost
-from .http import reason_phrase
 
 if TYPE_CHECKING:
     from ._request import Channel, Request

@@ -1,5 +1,5 @@
-"""Starting a server from Python: `serve` (async, returns the running server) and `run` (blocks
-until SIGINT/SIGTERM), used by scripts, the CLI and the pytest fixture alike."""
+"""Starting a server from Python: `serve` (async, returns the running server) and the pieces
+`plugserve.run` (_entry.py), the CLI, the workers and the pytest fixture share."""
 
 from __future__ import annotations
 
@@ -10,17 +10,24 @@ import signal
 import socket
 import sys
 from collections.abc import Callable, Sequence
+from typing import cast
 
 import pluggy
 
 from ._defaults import AccessLogPlugin
+from ._factory import HTTPFactory
 from ._plugins import Hooks, make_plugin_manager
-from ._transport.listener import Server
+from ._transport.listener import ChannelFactory, Server
+from ._transport.routing import FactoryRouting
 from .config import Config
 from .endpoints import Endpoint
+from .error import UsageError
 from .mounts import Mount, MountedRoot, mount
 from .resource import IResource, NoResource
 from .server import Site
+
+#: What can be served: a Site, another protocol factory (an HTTPFactory), or a root resource.
+Served = Site | HTTPFactory | IResource
 
 __all__ = [
     "build_root",
@@ -52,17 +59,24 @@ def prepare_site(site: Site, config: Config, hooks: Hooks) -> None:
 
 
 def build_root(
-    given: Site | IResource | None, config: Config, hooks: Hooks
-) -> tuple[Site | IResource | None, list[Mount], Config]:
+    given: Served | None, config: Config, hooks: Hooks
+) -> tuple[Served | None, list[Mount], Config]:
     """The root (from --config, else the plugins), with every plugin's mounts beside it; the
-    config returned is the one the plugins were asked with (processors and hook filled in)."""
+    config returned is the one the plugins were asked with (processors and hook filled in).
+    A factory that is not a Site is served as it is: it has no resource tree to mount into."""
     config = hooks.with_processors(config)
     root = given if given is not None else hooks.make_root(config)
     mounts = hooks.mounts(config)
-    return mount(root, mounts), mounts, config
+    if is_factory(root):
+        if mounts:
+            prefixes = ", ".join(m.prefix for m in mounts)
+            raise UsageError(f"the --config factory has no resource tree to mount {prefixes} "
+                             "in; serve a Site, or drop the options that mount")
+        return root, [], config
+    return mount(root, mounts), mounts, config  # type: ignore[arg-type]
 
 
-def mount_lines(site_or_root: Site | IResource, mounts: Sequence[Mount]) -> list[str]:
+def mount_lines(site_or_root: Served, mounts: Sequence[Mount]) -> list[str]:
     """`/ -> File` and `/app -> WSGIResource (plugin wsgi)`: what serves which prefix."""
     if not mounts:
         return []
@@ -86,7 +100,7 @@ def default_plugin_manager(config: Config, log_path: str | None = None) -> plugg
 
 
 async def serve(
-    site_or_resource: Site | IResource,
+    site_or_resource: Served,
     *endpoints: str,
     config: Config | None = None,
     hooks: Hooks | None = None,
@@ -101,7 +115,7 @@ async def serve(
 
 
 async def serve_sockets(
-    site_or_resource: Site | IResource,
+    site_or_resource: Served,
     bound: Sequence[tuple[Endpoint, Sequence[socket.socket]]],
     *,
     config: Config,
@@ -114,13 +128,28 @@ async def serve_sockets(
     return server
 
 
-def _new_server(site_or_resource: Site | IResource, config: Config, hooks: Hooks | None) -> Server:
-    site = _as_site(site_or_resource)
+def _new_server(served: Served, config: Config, hooks: Hooks | None) -> Server:
+    if is_factory(served):
+        # A factory that is not a Site: its channels' requests process themselves.
+        routing = FactoryRouting(served, Site.serverName)
+        routing.extraHeaders = [(name.lower(), value) for name, value in config.add_headers]
+        if hooks is None:
+            hooks = Hooks(default_plugin_manager(config, getattr(served, "logPath", None)))
+            hooks.configure(config)
+        return Server(routing, config, hooks, factory=cast("ChannelFactory", served))
+    site = _as_site(served)  # type: ignore[arg-type]
     if hooks is None:
         hooks = Hooks(default_plugin_manager(config, site.logPath))
         hooks.configure(config)
     prepare_site(site, config, hooks)
-    return Server(site, config, hooks)
+    # A Site's channels are made by the listener, unless a subclass builds its own.
+    own = type(site).buildProtocol is not Site.buildProtocol
+    return Server(site, config, hooks, factory=site if own else None)
+
+
+def is_factory(served: object) -> bool:
+    """True for a protocol factory that is not a Site (it has Twisted's `buildProtocol`)."""
+    return not isinstance(served, Site) and callable(getattr(served, "buildProtocol", None))
 
 
 async def stop(server: Server, grace_s: float = 0.0) -> None:

@@ -27,14 +27,12 @@ from ._known import KNOWN_PLUGINS, missing_option, plugin_state
 from ._log import configure_error_log
 from ._plugins import Hooks, PluginRecord, call_impl, load_plugins, make_plugin_manager
 from ._protocol.engines import ENGINES, engine_name
-from ._run import build_root, mount_lines, serve, serve_until_signal
+from ._run import Served, build_root, mount_lines, serve, serve_until_signal
 from ._version import __version__
 from ._workers.start import serve_workers
 from ._workers.worker import current_context
 from .config import Config
 from .error import UsageError
-from .resource import IResource
-from .server import Site
 
 __all__ = ["main", "positive_int"]
 
@@ -294,7 +292,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         _fail(str(exc))
     hooks = Hooks(pm, selected=config.plugins)
     try:
-        site_or_root: Site | IResource | None = None
+        site_or_root: Served | None = None
         if config.config_file:
             site_or_root, endpoints = load_config_file(config.config_file)
             if endpoints and not args.listen:
@@ -349,7 +347,7 @@ def _check_encoders(config: Config, hooks: Hooks) -> None:
 
 
 def _serve(
-    site_or_root: Site | IResource, config: Config, hooks: Hooks, argv: Sequence[str] = ()
+    site_or_root: Served, config: Config, hooks: Hooks, argv: Sequence[str] = ()
 ) -> int:
     if config.workers > 1:  # each worker runs this command again, on the supervisor's sockets
         return serve_workers(site_or_root, config, hooks, lambda: main(argv))

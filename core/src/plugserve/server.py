@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any, ClassVar, Final, Protocol
+from typing import TYPE_CHECKING, Any, ClassVar, Final, Protocol, cast
 
+from ._factory import HTTPChannel, HTTPFactory
 from ._forms import FormError, parse_form_body
 from ._render import NOT_DONE_YET, render_request, traceback_html
 from ._request import Request
+from ._transport.routing import PROCESS
 from ._version import __version__
 from .encoders import GzipEncoderFactory
 from .http_headers import Headers
@@ -46,8 +48,10 @@ class SiteHooks(Protocol):
         ...
 
 
-class Site:
-    """Serves one resource tree; give it to `plugserve.run`, `plugserve.serve` or `--config`."""
+class Site(HTTPFactory):
+    """Serves one resource tree; give it to `plugserve.run`, `plugserve.serve` or `--config`.
+
+    As in Twisted, a Site is an `HTTPFactory`: its channels hand each request to the tree."""
 
     displayTracebacks: bool = False
     sessionFactory: ClassVar[type[Session]] = Session
@@ -157,6 +161,9 @@ class Site:
                 request.setHeader(b"content-length", b"0")
                 request._finish_with(b"")
                 return None
+            if type(request).process is not Request.process:
+                # Twisted code that overrides process() serves the request itself.
+                return cast("IResource", PROCESS)
             return self.getResourceFor(request)
         except Exception as exc:  # noqa: BLE001 - one place per request catches its errors
             self.processingFailed(request, exc)
@@ -168,8 +175,14 @@ class Site:
         """Render `resource` for `request`: the other place that catches a request's errors.
 
         With `body_complete` False the body is still arriving (a streaming resource, or one
-        that answers without it), so a form body is not parsed into `request.args`."""
+        that answers without it), so a form body is not parsed into `request.args`.  For a
+        request whose class overrides `process()`, `start_request` returned a marker and this
+        calls `request.requestReceived(...)`, whose `process()` may end in the default one:
+        traversal and this method again."""
         try:
+            if resource is PROCESS:
+                request.requestReceived(request.method, request.uri, request.clientproto)
+                return
             if (
                 body_complete and request.method == b"POST" and self.parsePOSTFormSubmission
             ):
@@ -213,6 +226,13 @@ class Site:
         request.setHeader(b"content-type", b"text/html; charset=utf-8")
         body = traceback_html(exc) if self.displayTracebacks else page or _FAILED_PAGE
         request._finish_with(body)
+
+    def buildProtocol(self, addr: Any) -> HTTPChannel:
+        """A channel whose requests this Site serves (the server makes its channels itself
+        unless a subclass overrides this)."""
+        channel = HTTPChannel()
+        channel.requestFactory = self.requestFactory
+        return channel
 
     def render(self, request: Request) -> bytes:
         """A Site used as a resource redirects to itself with a trailing slash (as Twisted)."""

@@ -26,12 +26,12 @@ from typing import Any
 
 import pytest
 
+from ._factory import HTTPFactory
 from ._plugins import Hooks
-from ._run import default_plugin_manager, serve
+from ._run import Served, default_plugin_manager, is_factory, serve
 from ._transport.listener import Server
 from ._wire import RawClient, RawResponse, parse_responses, read_response
 from .config import Config
-from .resource import IResource
 from .server import Site
 
 __all__ = [
@@ -71,7 +71,7 @@ class TestServer:
 
     def __init__(
         self,
-        site: Site | IResource,
+        site: Served,
         hooks: Hooks | None = None,
         plugins: Sequence[object] = (),
         **settings: Any,
@@ -83,7 +83,10 @@ class TestServer:
         self.config = Config(**settings)
         if plugins and hooks is None:
             hooks = plugin_hooks(*plugins, config=self.config)
-        self.site = site if isinstance(site, Site) else Site(site)
+        #: What is served: a Site (a resource given is wrapped in one), or another factory.
+        #: Typed Any: tests reach into a Site's resource tree or a factory's own attributes.
+        served = isinstance(site, (Site, HTTPFactory)) or is_factory(site)
+        self.site: Any = site if served else Site(site)  # type: ignore[arg-type]
         self._hooks = hooks
         self._ready = threading.Event()
         self._error: BaseException | None = None
@@ -202,7 +205,7 @@ def plugin_hooks(*plugins: object, config: Config | None = None) -> Hooks:
     return hooks
 
 
-def serve_in_thread(site: Site | IResource, **settings: Any) -> TestServer:
+def serve_in_thread(site: Served, **settings: Any) -> TestServer:
     """Start a TestServer (remember to close it)."""
     return TestServer(site, **settings)
 
@@ -212,7 +215,7 @@ def plugserve_server() -> Iterator[Callable[..., TestServer]]:
     """A factory: `plugserve_server(site_or_resource, **config)` -> a running TestServer."""
     servers: list[TestServer] = []
 
-    def start(site: Site | IResource, **settings: Any) -> TestServer:
+    def start(site: Served, **settings: Any) -> TestServer:
         server = TestServer(site, **settings)
         servers.append(server)
         return server

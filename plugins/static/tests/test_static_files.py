@@ -140,10 +140,11 @@ def test_range_and_conditional_matrix(serve, tree, method, headers, status, cont
 
 def test_put_with_if_none_match_is_412_not_304(serve, tree):
     # RFC 9110 §13.1.2: for methods other than GET/HEAD a matching If-None-Match is 412; this
-    # resource refuses PUT anyway, so the precondition check is exercised through the function.
-    from plugserve_static._conditional import evaluate
+    # resource refuses PUT anyway, so the precondition check is exercised through the function
+    # static answers with, the core's public one.
+    from plugserve.http import evaluate_preconditions
 
-    assert evaluate(b"PUT", {b"if-none-match": b'"a"'}, b'"a"', 0) == 412
+    assert evaluate_preconditions(b"PUT", {b"if-none-match": b'"a"'}, b'"a"', 0) == 412
 
 
 def test_multiple_ranges_are_multipart(serve, tree):

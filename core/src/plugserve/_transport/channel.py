@@ -73,10 +73,16 @@ class HTTPChannel(BodyIntake, ResponseOutput, asyncio.Protocol):
     peer: Address
     sockname: Address
 
-    def __init__(self, state: ServerState) -> None:
-        self.state = state
-        self.site = state.site
-        self.http = make_connection(state.config, state.limits)
+    #: The class of this connection's requests; None: the Site's `requestFactory`.  The public
+    #: `plugserve.http.HTTPChannel` sets Twisted's default, for channels a factory builds.
+    requestFactory: Any = None
+
+    def __init__(self, state: ServerState | None = None) -> None:
+        # A channel the listener makes for a Site gets its state at once; one that an
+        # HTTPFactory's buildProtocol makes (Twisted style, without arguments) gets it from
+        # `attach` before asyncio hands it the connection.
+        if state is not None:
+            self.attach(state)
         self.request: Request | None = None
         self.is_tls = False
         self.phase = HEAD
@@ -102,6 +108,16 @@ class HTTPChannel(BodyIntake, ResponseOutput, asyncio.Protocol):
         #: After an early answer: bytes still to drop before closing, and until when.
         self._linger_left = 0
         self._linger_until = 0.0
+
+    def attach(self, state: ServerState) -> HTTPChannel:
+        """Join the run `state` describes: its limits, its timers and its Site (or, for a
+        channel of a plain HTTPFactory, the routing that hands requests to `process()`)."""
+        self.state = state
+        self.site = state.site
+        if self.requestFactory is None:
+            self.requestFactory = state.site.requestFactory
+        self.http = make_connection(state.config, state.limits)
+        return self
 
     # -- asyncio callbacks -----------------------------------------------------------------------
 

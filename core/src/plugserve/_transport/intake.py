@@ -19,9 +19,9 @@ if TYPE_CHECKING:
 
     from .._protocol.h11_engine import HTTPConnection, RequestHead
     from .._request import Channel, Request
-    from ..server import Site
     from .flow import FlowControl
     from .listener import ServerState
+    from .routing import Routing
 
 __all__ = ["BODY", "BUSY", "BodyIntake"]
 
@@ -34,7 +34,8 @@ class BodyIntake:
 
     transport: asyncio.Transport
     state: ServerState
-    site: Site
+    site: Routing
+    requestFactory: Any
     http: HTTPConnection
     flow: FlowControl
     request: Request | None
@@ -59,7 +60,7 @@ class BodyIntake:
         headers = Headers._wrap(head.headers)
         has_body = head.chunked or bool(head.content_length)
         content = new_body(head.content_length, head.chunked) if has_body else io.BytesIO()
-        request = self.site.requestFactory(
+        request = self.requestFactory(
             cast("Channel", self), head.method, head.target, b"HTTP/" + head.http_version,
             headers, content,
         )
@@ -97,7 +98,7 @@ class BodyIntake:
                 self._awaiting_continue = True
                 self._rate_deadline = self.deadline = 0.0
             content.close()
-            request.content = stream  # type: ignore[assignment]
+            request.content = stream
             self._stream = stream
             self.site.render_resource(request, resource, body_complete=False)
         else:

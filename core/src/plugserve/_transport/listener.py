@@ -24,10 +24,10 @@ if TYPE_CHECKING:
     from .._plugins import Hooks
     from .._request import Request
     from ..config import Config
-    from ..server import Site
+    from .routing import Routing
     from .sending import SendWatch
 
-__all__ = ["Connection", "Server", "ServerState"]
+__all__ = ["ChannelFactory", "Connection", "Server", "ServerState"]
 
 _log = logging.getLogger("plugserve")
 
@@ -45,10 +45,16 @@ class Connection(Protocol):
     def abort(self) -> None: ...
 
 
+class ChannelFactory(Protocol):
+    """Twisted's protocol factory, as `plugserve.http.HTTPFactory` is one."""
+
+    def buildProtocol(self, addr: Any) -> HTTPChannel: ...
+
+
 class ServerState:
     """What every connection of one run shares."""
 
-    def __init__(self, site: Site, config: Config, hooks: Hooks | None) -> None:
+    def __init__(self, site: Routing, config: Config, hooks: Hooks | None) -> None:
         self.site = site
         self.config = config
         self.limits = config.limits
@@ -70,8 +76,14 @@ class ServerState:
 class Server:
     """A running server: its bound addresses, and `close()` for a graceful stop."""
 
-    def __init__(self, site: Site, config: Config, hooks: Hooks | None = None) -> None:
+    def __init__(
+        self, site: Routing, config: Config, hooks: Hooks | None = None,
+        factory: ChannelFactory | None = None,
+    ) -> None:
         self.site = site
+        #: Builds each connection's channel (Twisted's `buildProtocol`), when the object served
+        #: is a factory with its own; else the listener makes an HTTPChannel for the Site.
+        self.factory = factory
         self.config = config
         self.hooks = hooks
         self.addresses: list[str] = []
@@ -126,7 +138,7 @@ class Server:
         try:
             for endpoint, sockets in bound:
                 burst = endpoint.backlog if alone else ACCEPT_BURST
-                servers, urls = await listen_on(endpoint, sockets, lambda: HTTPChannel(state),
+                servers, urls = await listen_on(endpoint, sockets, self._channels(state),
                                                 accept_burst=burst, gate=gate)
                 self._servers.extend(servers)
                 self.addresses.extend(urls)
@@ -135,6 +147,16 @@ class Server:
                 server.close()
             raise
         self._sweeper = state.loop.create_task(self._sweep(state))
+
+    def _channels(self, state: ServerState) -> Callable[[], HTTPChannel]:
+        """What makes each connection's channel: the factory's `buildProtocol` (asyncio makes
+        the protocol before it reports the peer, so `addr` is None: the peer is the channel's
+        `peer`), else an HTTPChannel of the Site."""
+        factory = self.factory
+        if factory is None:
+            return lambda: HTTPChannel(state)
+        build = factory.buildProtocol
+        return lambda: build(None).attach(state)
 
     @property
     def port(self) -> int:

@@ -16,8 +16,8 @@ from typing import IO, TYPE_CHECKING, Any
 
 from .. import _date
 from .._protocol.errors import InvalidResponse
+from .._status import reason_phrase
 from ..error import ConnectionLost
-from ..http import reason_phrase
 from .sending import SendWatch, send_pieces
 
 if TYPE_CHECKING:

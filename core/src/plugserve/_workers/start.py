@@ -50,15 +50,14 @@ from .worker import LoadBoard, current_context, serve_in_worker, usage_error
 
 if TYPE_CHECKING:
     from .._plugins import Hooks
+    from .._run import Served
     from ..config import Config
-    from ..resource import IResource
-    from ..server import Site
 
 __all__ = ["LoadBoard", "serve_workers"]
 
 
 def serve_workers(
-    site_or_root: Site | IResource,
+    site_or_root: Served,
     config: Config,
     hooks: Hooks | None,
     worker_main: Callable[[], object],

@@ -22,9 +22,8 @@ from ..error import UsageError
 
 if TYPE_CHECKING:
     from .._plugins import Hooks
+    from .._run import Served
     from ..config import Config
-    from ..resource import IResource
-    from ..server import Site
 
 __all__ = [
     "WORKER_GRACE_S",
@@ -107,7 +106,7 @@ def usage_error(message: str) -> int:
 
 
 def serve_in_worker(
-    site_or_root: Site | IResource, config: Config, hooks: Hooks | None, context: WorkerContext
+    site_or_root: Served, config: Config, hooks: Hooks | None, context: WorkerContext
 ) -> int:
     slot = context.slot
     gate = None if slot is None else context.board.accept_gate(slot)

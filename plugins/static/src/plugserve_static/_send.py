@@ -11,7 +11,6 @@ traversal stat-ed it anyway, neither opens nor reads it while that stat says it 
 
 from __future__ import annotations
 
-import email.utils
 import io
 import os
 import stat
@@ -20,11 +19,11 @@ from functools import lru_cache
 from typing import IO, Any, Final
 
 from plugserve.error import ConnectionLost
+from plugserve.http import PRECONDITIONS, datetimeToString, evaluate_preconditions, if_range_holds
 from plugserve.resource import error_html
 from plugserve.server import NOT_DONE_YET, Request
 
 from ._cache import SmallFileCache
-from ._conditional import PRECONDITIONS, evaluate, if_range_holds, make_etag
 from ._ranges import parse_range
 
 __all__ = ["FileInfo", "send_file_response"]
@@ -106,10 +105,13 @@ async def _stream(file: IO[bytes], body: _Body) -> None:
         file.close()
 
 
-@lru_cache(maxsize=1024)
-def _http_date(when: int) -> bytes:
-    """Last-Modified of a modification time, formatted once per distinct time."""
-    return email.utils.formatdate(when, usegmt=True).encode("ascii")
+#: Last-Modified of a modification time, formatted once per distinct time.
+_http_date: Final = lru_cache(maxsize=1024)(datetimeToString)
+
+
+def make_etag(mtime_ns: int, size: int) -> bytes:
+    """A strong validator that changes whenever the file is rewritten or resized."""
+    return b'"%x-%x"' % (mtime_ns, size)
 
 
 def _respond(request: Request, file: IO[bytes], size: int, mtime_ns: int,
@@ -123,7 +125,7 @@ def _respond(request: Request, file: IO[bytes], size: int, mtime_ns: int,
     if info.vary:
         request.setHeader(b"vary", b"Accept-Encoding")
     if not headers.keys().isdisjoint(PRECONDITIONS):
-        status = evaluate(request.method, headers, etag, mtime_s)
+        status = evaluate_preconditions(request.method, headers, etag, mtime_s)
     else:
         status = None  # the common case, decided with one set operation
     if status is not None:  # RFC 9110 §15.4.5: a 304 carries the validators, no body
