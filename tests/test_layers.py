@@ -17,7 +17,7 @@ PACKAGE = Path(plugserve.__file__).resolve().parent
 LAYERS: dict[str, frozenset[str]] = {
     # leaf modules with no plugserve imports of their own (data types, constants, parsers)
     "base": frozenset({"error", "http_headers", "address", "defer", "_version", "_date",
-                       "_reactor", "endpoints", "_forms", "_urlpath", "_status",
+                       "_reactor", "endpoints", "_forms", "_urlpath", "_status", "_registry",
                        "_conditional"}),
     "protocol": frozenset({"_protocol"}),
     "transport": frozenset({"_transport"}),
@@ -118,3 +118,29 @@ SOURCES = sorted(
 def test_no_module_is_over_400_lines(path):
     lines = len(path.read_text().splitlines())
     assert lines <= 400, f"{path.name} has {lines} lines: split it by job"
+
+
+def test_plugins_never_import_each_other() -> None:
+    """A plugin imports the core's public API only; another plugin's kind of resource comes
+    through a hook (DESIGN.md).  Checked over every plugin module, functions included."""
+    found = []
+    for source in sorted((REPO / "plugins").glob("*/src/plugserve_*/**/*.py")):
+        own = source.relative_to(REPO / "plugins").parts[2]
+        for node in ast.walk(ast.parse(source.read_text(), str(source))):
+            names = ([node.module or ""] if isinstance(node, ast.ImportFrom) and not node.level
+                     else [a.name for a in node.names] if isinstance(node, ast.Import) else [])
+            for name in names:
+                top = name.split(".")[0]
+                if top.startswith("plugserve_") and top != own:
+                    found.append(f"{source.relative_to(REPO)}:{node.lineno} imports {name}")
+    assert not found, "plugins import other plugins:\n" + "\n".join(found)
+
+
+def test_registry_is_the_core_one_under_both_names() -> None:
+    from plugserve.resource import Registry
+    from plugserve_static import Registry as StaticRegistry
+
+    assert StaticRegistry is Registry
+    registry = Registry()
+    registry.setComponent("key", 1)
+    assert registry.getComponent("key") == 1 and registry.getComponent("other", 2) == 2

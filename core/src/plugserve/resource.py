@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any, ClassVar, Final, Protocol, runtime_checkable
 
+from ._registry import Registry
 from .error import UnsupportedMethod
 
 if TYPE_CHECKING:
@@ -25,6 +26,7 @@ __all__ = [
     "ForbiddenResource",
     "IResource",
     "NoResource",
+    "Registry",
     "Resource",
     "allowed_methods",
     "error_html",

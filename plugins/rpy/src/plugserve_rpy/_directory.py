@@ -13,9 +13,8 @@ from __future__ import annotations
 import os
 from typing import Final
 
-from plugserve.resource import IResource, NoResource, Resource
+from plugserve.resource import IResource, NoResource, Registry, Resource
 from plugserve.server import Request
-from plugserve_static import Registry
 
 from ._script import ResourceScript, ScriptPath
 

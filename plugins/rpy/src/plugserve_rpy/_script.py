@@ -20,8 +20,7 @@ import sys
 from collections.abc import Iterator
 from typing import Any
 
-from plugserve.resource import IResource
-from plugserve_static import Registry
+from plugserve.resource import IResource, Registry
 
 from ._code import load_code
 from ._failure import failed_load, failed_run, no_resource

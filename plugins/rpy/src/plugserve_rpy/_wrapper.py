@@ -12,9 +12,8 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from plugserve.resource import IResource, Resource, getChildForRequest
+from plugserve.resource import IResource, Registry, Resource, getChildForRequest
 from plugserve.server import Request
-from plugserve_static import Registry
 
 from ._script import ResourceScript, ScriptPath
 

@@ -14,7 +14,7 @@ import stat
 from collections.abc import Callable
 from typing import Any, Final
 
-from plugserve.resource import IResource, NoResource, Resource, error_html
+from plugserve.resource import IResource, NoResource, Registry, Resource, error_html
 from plugserve.server import Request
 from plugserve.util import redirectTo
 
@@ -30,30 +30,6 @@ __all__ = ["File", "Registry"]
 SCRIPT_EXTENSIONS: Final = frozenset({".rpy", ".epy"})
 
 ProcessorFactory = Callable[[str, Any], IResource]
-
-
-class Registry:
-    """Components shared by the scripts under one tree (Twisted's `static.Registry`)."""
-
-    def __init__(self) -> None:
-        self._components: dict[Any, Any] = {}
-        self._paths: dict[str, Any] = {}
-
-    def setComponent(self, interface: Any, component: Any) -> None:
-        """Register `component` under the key `interface`."""
-        self._components[interface] = component
-
-    def getComponent(self, interface: Any, default: Any = None) -> Any:
-        """The component registered under `interface`, or `default`."""
-        return self._components.get(interface, default)
-
-    def cachePath(self, path: str, rsrc: Any) -> None:
-        """Remember the resource made for `path` (processors use this as a cache)."""
-        self._paths[path] = rsrc
-
-    def getCachedPath(self, path: str) -> Any:
-        """The resource remembered for `path`, or None."""
-        return self._paths.get(path)
 
 
 class File(Resource):
