@@ -76,10 +76,14 @@ def test_symlinks_confined(serve, tree):
     assert server.get("/link_in").body == b"hello world\n"
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root reads every file")
-def test_unreadable_is_403(serve, tree):
-    (tree / "hello.txt").chmod(0)
-    assert serve(File(str(tree))).get("/hello.txt").status == 403
+def test_unreadable_is_403(unprivileged, public_tmp):
+    """Run as root too: the server then runs as uid 65534 (conftest.Unprivileged)."""
+    (public_tmp / "hello.txt").write_bytes(b"hello\n")
+    (public_tmp / "open.txt").write_bytes(b"open\n")
+    server = unprivileged(public_tmp)
+    (public_tmp / "hello.txt").chmod(0)
+    assert server.status("/hello.txt") == 403
+    assert server.status("/open.txt") == 200  # and it keeps serving
 
 
 def test_directory_redirect_keeps_query(serve, tree):
