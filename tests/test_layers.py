@@ -127,8 +127,12 @@ def test_plugins_never_import_each_other() -> None:
     for source in sorted((REPO / "plugins").glob("*/src/plugserve_*/**/*.py")):
         own = source.relative_to(REPO / "plugins").parts[2]
         for node in ast.walk(ast.parse(source.read_text(), str(source))):
-            names = ([node.module or ""] if isinstance(node, ast.ImportFrom) and not node.level
-                     else [a.name for a in node.names] if isinstance(node, ast.Import) else [])
+            if isinstance(node, ast.ImportFrom):
+                names = [node.module or ""] if not node.level else []
+            elif isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            else:
+                continue
             for name in names:
                 top = name.split(".")[0]
                 if top.startswith("plugserve_") and top != own:

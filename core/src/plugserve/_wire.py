@@ -15,7 +15,7 @@ import socket
 import ssl
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, Self
 
 __all__ = ["RawClient", "RawResponse", "parse_responses", "read_response"]
 
@@ -146,7 +146,7 @@ class RawClient:
         """A client connected to a TestServer's TCP port."""
         return cls((server.host, server.port), timeout=timeout)
 
-    def __enter__(self) -> RawClient:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:

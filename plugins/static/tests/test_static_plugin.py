@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 from types import MappingProxyType
+from typing import Any
 
 import pytest
 from plugserve import Config, hookimpl
@@ -61,7 +62,7 @@ def test_the_directory_hook_is_the_path_root_for_any_folder(tree, tmp_path):
         assert getattr(other, name) == getattr(root, name), name
     assert other.fileCache is root.fileCache  # one bound for the run's folders
     assert other.fileCache.max_bytes == 1000
-    fresh = _plugin.plugserve_directory_resource(str(tmp_path), _config())
+    fresh: Any = _plugin.plugserve_directory_resource(str(tmp_path), _config())
     assert fresh.fileCache is not root.fileCache  # another run, another cache
 
 

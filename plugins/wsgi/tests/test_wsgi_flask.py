@@ -11,6 +11,7 @@ import json
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any, cast
 
 import pytest
 from wsgi_support import Client, fetch
@@ -155,6 +156,6 @@ def test_send_file_goes_out_as_a_file(flask_server):
     environ = {"REQUEST_METHOD": "GET", "PATH_INFO": "/file", "SERVER_NAME": "h",
                "SERVER_PORT": "80", "wsgi.url_scheme": "http", "wsgi.input": io.BytesIO(),
                "wsgi.errors": sys.stderr, "wsgi.file_wrapper": FileWrapper}
-    body = create_app()(environ, lambda *args: None)
+    body = create_app()(environ, cast(Any, lambda *args: None))
     assert type(body) is FileWrapper
     body.close()

@@ -327,7 +327,7 @@ def test_an_inline_executor_is_refused_not_deadlocked(plugserve_server):
     from concurrent.futures import Executor, Future
 
     class Inline(Executor):
-        def submit(self, fn, /, *args, **kwargs):  # type: ignore[override]
+        def submit(self, fn, /, *args, **kwargs):
             future: Future[object] = Future()
             future.set_result(fn(*args, **kwargs))
             return future

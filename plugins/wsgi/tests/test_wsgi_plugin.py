@@ -90,7 +90,7 @@ def test_prefixed_wsgi_is_a_mount_with_its_own_pool(module):
     assert list(mounts) == ["/app", "/api/v1"]
     root = _plugin.plugserve_make_root(config)
     assert isinstance(root, WSGIResource)
-    executors = {id(r.executor) for r in (root, *mounts.values())}  # type: ignore[union-attr]
+    executors = {id(r.executor) for r in (root, *mounts.values())}  # type: ignore[attr-defined]
     assert len(executors) == 3
     _plugin.plugserve_unconfigure(config)
     assert _plugin.plugserve_mounts(_config()) == {}
