@@ -7,7 +7,6 @@ import os
 import signal
 import socket
 import threading
-import time
 import urllib.request
 from pathlib import Path
 
@@ -192,13 +191,17 @@ def test_pidfile_sigterm_graceful_shutdown_and_logfile(tmp_path):
     with running(args) as server:
         assert int(pidfile.read_text()) == server.process.pid
         result: dict[str, bytes] = {}
+        in_flight = threading.Event()
 
         def slow_request() -> None:
-            result["body"] = fetch(server.url + "/slow")[2]
+            with urllib.request.urlopen(server.url + "/slow", timeout=10) as response:
+                result["body"] = response.read(len(b"start;"))
+                in_flight.set()  # the server has begun the answer; "end" comes 0.7 s later
+                result["body"] += response.read()
 
         thread = threading.Thread(target=slow_request)
         thread.start()
-        time.sleep(0.3)
+        assert in_flight.wait(10)
         status, headers, body = fetch(server.url + "/boom", {"User-Agent": 'ua "q"'})
         assert status == 500 and b"kaboom" not in body and b"Traceback" not in body
         assert headers["X-Test"] == "yes"

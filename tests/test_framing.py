@@ -9,12 +9,13 @@ the golden table of tests/test_protocol.py; these are the cases that need a whol
 from __future__ import annotations
 
 import asyncio
-import time
+import threading
 from pathlib import Path
 
 import pytest
 from plugserve.resource import Resource
 from plugserve.server import NOT_DONE_YET, Request
+from plugserve.testing import eventually
 from plugserve_static import File
 
 from tests.wire import RawClient, ServerFactory, parse_responses
@@ -24,9 +25,14 @@ pytestmark = pytest.mark.each_engine
 
 class Echo(Resource):
     """POST: the body back; GET: the URL the request was addressed to, as the server sees it.
-    `?slow=1` answers 0.2 s later, so that bytes can arrive while the resource works."""
+    `?slow=1` answers 0.2 s later, so that bytes can arrive while the resource works; `working`
+    is set when such a request has reached the resource."""
 
     isLeaf = True
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.working = threading.Event()
 
     def render_POST(self, request: Request) -> bytes | int:
         return self._maybe_later(request, request.content.read())
@@ -38,6 +44,7 @@ class Echo(Resource):
     def _maybe_later(self, request: Request, body: bytes) -> bytes | int:
         if b"slow" not in request.args:
             return body
+        self.working.set()
 
         def answer() -> None:
             request.write(body)
@@ -84,10 +91,11 @@ def test_bytes_after_a_closing_request_get_no_400(
 def test_bytes_arriving_while_the_resource_works(
     plugserve_server: ServerFactory, ending: bytes
 ) -> None:
-    server = plugserve_server(Echo())
+    echo = Echo()
+    server = plugserve_server(echo)
     with RawClient.to(server) as client:
         client.send(b"POST /?slow=1 " + ending + b"\r\nHost: a\r\nContent-Length: 5\r\n\r\nhello")
-        time.sleep(0.05)
+        assert echo.working.wait(10)
         client.send(b"\r\nGET / HTTP/1.1\r\nHost: a\r\n\r\n")
         response = client.response(b"POST")
         rest = client.read_all()
@@ -106,11 +114,11 @@ def test_stray_empty_line_after_a_body_on_a_kept_alive_connection(
     with RawClient.to(server) as client:
         client.send(b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n\r\nhello" + stray)
         assert client.response(b"POST").body == b"hello"
-        time.sleep(0.05)
+        assert eventually(lambda: server.has_read(client.sock))  # the stray line, on its own
         client.send(b"GET / HTTP/1.1\r\nHost: a\r\n\r\n")
         assert client.response().status == 200
-        client.send(b"\r")  # a CR alone, then its LF and the next request in another send
-        time.sleep(0.05)
+        client.send(b"\r")  # a CR alone, then its LF and the next request in another read
+        assert eventually(lambda: server.has_read(client.sock))
         client.send(b"\nGET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n")
         assert client.response().status == 200
         assert client.closed_by_server()

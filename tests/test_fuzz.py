@@ -26,7 +26,7 @@ from types import MappingProxyType
 from typing import Final
 
 import pytest
-from plugserve.testing import TestServer
+from plugserve.testing import TestServer, eventually
 
 from tests.test_limits import Echo  # GET: b"hello"; POST: the body back
 from tests.wire import ServerFactory, parse_responses
@@ -372,10 +372,10 @@ def _unhealthy(server: TestServer) -> str | None:
     """Why the server is not fine after a batch (a GET fails, or connections are left open)."""
     if (got := server.get("/")).status != 200 or got.body != b"hello":
         return f"a plain GET got {got.status} {got.body[:100]!r}"
-    running, deadline = server.server, time.monotonic() + 2
+    running = server.server
     assert running is not None
-    while (left := server.call(lambda: len(running.connections))) and time.monotonic() < deadline:
-        time.sleep(0.02)
+    eventually(lambda: not server.call(lambda: len(running.connections)), timeout=2)
+    left = server.call(lambda: len(running.connections))
     return f"{left} connections still open after the batch" if left else None
 
 

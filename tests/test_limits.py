@@ -12,6 +12,7 @@ import time
 import pytest
 from plugserve.resource import Resource
 from plugserve.server import Request
+from plugserve.testing import eventually
 
 from tests.wire import RawClient, ServerFactory, good_request, parse_responses
 
@@ -159,7 +160,7 @@ def test_body_limit_while_reading_a_chunked_body(plugserve_server: ServerFactory
     with RawClient.to(server) as client:
         client.send(post_head(b"Transfer-Encoding: chunked"))
         client.send(b"3c\r\n" + b"a" * 60 + b"\r\n")
-        time.sleep(0.05)
+        assert eventually(lambda: server.has_read(client.sock))  # the next chunk: another read
         client.try_send(b"3c\r\n" + b"b" * 60 + b"\r\n")  # 120 bytes so far; no last chunk
         response = client.response(b"POST")
         assert response.status == 413

@@ -16,6 +16,7 @@ from plugserve import reactor
 from plugserve.error import ConnectionLost
 from plugserve.resource import Resource
 from plugserve.server import NOT_DONE_YET, Request
+from plugserve.testing import eventually
 
 from tests.wire import RawClient, RawResponse, ServerFactory, good_request, parse_responses
 
@@ -644,10 +645,10 @@ def test_response_breaking_its_content_length_drops_the_connection(
     assert server.get("/").body == b"hello"
     running = server.server
     assert running is not None
-    deadline = time.monotonic() + 3
-    while server.call(lambda: len(running.connections)):  # every client has gone
-        assert time.monotonic() < deadline, "a connection was left open"
-        time.sleep(0.02)
+    def every_client_gone() -> bool:
+        return not server.call(lambda: len(running.connections))
+
+    assert eventually(every_client_gone, timeout=3), "a connection was left open"
 
 
 class BadHeaders(Resource):

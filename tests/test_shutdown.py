@@ -11,7 +11,7 @@ import pytest
 from plugserve import reactor
 from plugserve.resource import Resource
 from plugserve.server import NOT_DONE_YET, Request
-from plugserve.testing import TestServer
+from plugserve.testing import TestServer, eventually
 
 from tests.wire import RawClient, ServerFactory, good_request
 
@@ -48,10 +48,10 @@ def _wait_closing(server: TestServer) -> None:
     assert server.server is not None
     state = server.server._state
     assert state is not None
-    deadline = time.monotonic() + 5
-    while not server.call(lambda: state.closing):
-        assert time.monotonic() < deadline, "close() did not begin"
-        time.sleep(0.01)
+    def closing() -> bool:
+        return bool(server.call(lambda: state.closing))
+
+    assert eventually(closing, timeout=5), "close() did not begin"
 
 
 def _refused(server: TestServer) -> bool:
@@ -159,7 +159,7 @@ def test_partial_head_does_not_hold_shutdown_forever(
     assert server.server is not None
     with RawClient.to(server) as client:
         client.send(partial)
-        time.sleep(0.05)
+        assert eventually(lambda: server.has_read(client.sock))  # a half head, not an idle one
         started = time.monotonic()
         close = asyncio.run_coroutine_threadsafe(server.server.close(timeout=0.3), server.loop)
         close.result(10)

@@ -239,7 +239,7 @@ def test_the_answer_to_a_body_too_large_is_read_not_reset(plugserve_server: Serv
             body = b"c" * (2 * 1024 * 1024)
             head = b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: %d\r\n\r\n" % len(body)
             sender = _send_in_background(client.sock, head + body)
-            time.sleep(0.3)
+            time.sleep(0.3)  # the client's pace: it reads only after sending for a while
             response = client.response(b"POST")
             assert response.status == 413
             sender.join(5)
@@ -323,9 +323,8 @@ def test_shutdown_during_slow_sendfile_downloads_is_quiet(big_file: Path, http_e
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
             sock.connect(("127.0.0.1", port))
             sock.sendall(_get(b"/big.bin"))
-            sock.recv(1000)
+            sock.recv(1000)  # the download has begun; with 4 KiB buffers it cannot end
             clients.append(sock)
-        time.sleep(0.3)
         status, _, err = server.stop(signal.SIGTERM)
         for sock in clients:
             sock.close()

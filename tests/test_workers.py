@@ -24,6 +24,7 @@ from pathlib import Path
 import pytest
 from plugserve._log import AccessLog
 from plugserve._workers.start import LoadBoard
+from plugserve.testing import eventually
 
 from tests.cli_helpers import LOOPBACK, REPO, Running, plugserve_command, running
 
@@ -72,10 +73,7 @@ LOG_LINE = re.compile(
 
 
 def wait_for(predicate: Callable[[], object], what: str, timeout: float = 20) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.02)
+    assert eventually(predicate, timeout), f"timed out waiting for {what}"
 
 
 def children(pid: int) -> set[int]:

@@ -15,8 +15,11 @@ Keyword arguments are Config fields (`max_body_bytes=1024`, `header_timeout_s=0.
 from __future__ import annotations
 
 import asyncio
+import fcntl
 import http.client
 import socket
+import struct
+import termios
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -125,6 +128,25 @@ class TestServer:
 
         return asyncio.run_coroutine_threadsafe(wrapper(), self.loop).result(10)
 
+    def has_read(self, sock: socket.socket) -> bool:
+        """Whether the server has read (and so handled) every byte sent so far on the client
+        socket `sock`: the peer's kernel acknowledged them all, and none waits in the server's
+        socket.  What a test polls, with `eventually`, where it would otherwise sleep "until the
+        server got it" (e.g. to make the next bytes arrive in a read of their own).  Linux."""
+        if _queued(sock, termios.TIOCOUTQ):
+            return False  # some are not yet acknowledged, or not even sent
+        client = sock.getsockname()
+
+        def unread() -> int | None:
+            for connection in self.server.connections if self.server is not None else ():
+                transport = getattr(connection, "transport", None)
+                server_side = transport.get_extra_info("socket") if transport else None
+                if server_side is not None and server_side.getpeername() == client:
+                    return _queued(server_side, termios.FIONREAD)
+            return None  # not accepted yet (or closed already)
+
+        return bool(self.call(unread) == 0)
+
     def close(self) -> None:
         """Stop the server gracefully and end its thread."""
         if self.server is not None and self.loop.is_running():
@@ -180,6 +202,13 @@ class TestServer:
             except (TimeoutError, ConnectionResetError):
                 pass
             return b"".join(chunks)
+
+
+def _queued(sock: Any, request: int) -> int:
+    """The bytes the kernel holds for `sock`: unacknowledged output (TIOCOUTQ) or unread input
+    (FIONREAD)."""
+    raw = fcntl.ioctl(sock.fileno(), request, struct.pack("i", 0))
+    return int(struct.unpack("i", raw)[0])
 
 
 def eventually(predicate: Callable[[], object], timeout: float = 10) -> bool:

@@ -1,0 +1,37 @@
+"""plugserve.testing's own helpers mean what they say: `has_read` is true only once the server
+has read every byte the client sent."""
+
+from __future__ import annotations
+
+import threading
+
+from plugserve.resource import Resource
+from plugserve.server import NOT_DONE_YET, Request
+from plugserve.testing import eventually
+
+from tests.wire import RawClient, ServerFactory
+
+
+class Held(Resource):
+    """Answers nothing until the test ends: while it works, the server stops reading."""
+
+    isLeaf = True
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.working = threading.Event()
+
+    def render_GET(self, request: Request) -> int:
+        self.working.set()
+        return NOT_DONE_YET
+
+
+def test_has_read_waits_for_the_server_to_read(plugserve_server: ServerFactory) -> None:
+    held = Held()
+    server = plugserve_server(held, max_header_bytes=1024)
+    with RawClient.to(server) as client:
+        client.send(b"GET / HTTP/1.1\r\nHost: a\r\n\r\n")
+        assert eventually(lambda: server.has_read(client.sock))
+        assert held.working.wait(10)
+        client.send(b"x" * 200_000)  # pipelined while busy: reading pauses past 1024 bytes
+        assert not eventually(lambda: server.has_read(client.sock), timeout=0.5)
