@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import re
 import threading
-import time
 from collections.abc import Callable
 from typing import Any
 
 from plugserve.resource import Resource
 from plugserve.server import Site
-from plugserve.testing import TestServer
+from plugserve.session import Session
+from plugserve.testing import Clock, TestServer
 
 ServerFactory = Callable[..., TestServer]
 
@@ -133,38 +133,67 @@ def test_expire_gives_a_new_session_and_runs_callbacks(plugserve_server: ServerF
 
 
 def test_session_touched_on_use_and_expires_when_idle(plugserve_server: ServerFactory) -> None:
+    """End to end over TCP, on the Site's clock: request, advance the clock, the session is
+    gone, and the old cookie gets a new session and a new cookie."""
     probe = SessionProbe()
-    site = Site(probe)
+    clock = Clock()
+    site = Site(probe, reactor=clock)
     server = plugserve_server(site, session_timeout_s=0.5)
     uid, _, _ = visit(server)
-    start = time.monotonic()
-    count = 1
-    # Used every 0.2 s, the session outlives its 0.5 s timeout.
-    while time.monotonic() - start < 1.0:
-        time.sleep(0.2)
+    # Used every 0.2 s (for 1 s, twice its timeout), the session lives on.
+    for elapsed in (0.2, 0.4, 0.6, 0.8, 1.0):
+        server.call(lambda: clock.advance(0.2))
         got_uid, count, _ = visit(server, uid)
-        assert got_uid == uid, f"session lost after {time.monotonic() - start:.2f} s of use"
-    assert count >= 5
+        assert got_uid == uid, f"session lost after {elapsed} s of use"
+    assert count == 6
     assert probe.expired == []
-    # Idle for 0.7 s (longer than the timeout), it is expired by its timer and forgotten.
-    time.sleep(0.7)
-    assert probe.expired_event.wait(1)
+    # Idle for 0.7 s, longer than the timeout: its timer expires it and it is forgotten.
+    server.call(lambda: clock.advance(0.7))
     assert probe.expired == [uid.encode()]
     assert site.sessions.get(uid.encode()) is None
-    new_uid, count, _ = visit(server, uid)
+    assert clock.getDelayedCalls() == []  # and its timer is gone with it
+    new_uid, count, response = visit(server, uid)
     assert (new_uid != uid, count) == (True, 1)
+    assert cookie_uid(response) == new_uid
 
 
 def test_idle_session_is_replaced_even_before_its_timer(plugserve_server: ServerFactory) -> None:
+    """Its timer is late (a busy loop): the cookie still finds the session expired."""
     probe = SessionProbe()
-    server = plugserve_server(probe, session_timeout_s=0.3)
+    clock = Clock()
+    server = plugserve_server(Site(probe, reactor=clock), session_timeout_s=0.3)
     uid, _, _ = visit(server)
-    time.sleep(0.45)
+
+    def time_passes_without_the_timer() -> None:
+        for call in clock.getDelayedCalls():
+            call.cancel()
+        clock.advance(0.45)
+
+    server.call(time_passes_without_the_timer)
     new_uid, count, _ = visit(server, uid)
     assert new_uid != uid
     assert count == 1
-    assert probe.expired_event.wait(2)
-    assert uid.encode() in probe.expired
+    assert probe.expired == [uid.encode()]
+
+
+def test_a_session_takes_its_own_reactor_else_its_sites() -> None:
+    """Twisted's `Session(site, uid, reactor=None)`: outside a server, on fake clocks."""
+    site_clock, own_clock = Clock(), Clock()
+    site = Site(Resource(), reactor=site_clock)
+    assert site.reactor is site_clock
+    on_site = Session(site, b"a")
+    on_own = Session(site, b"b", reactor=own_clock)
+    site.session_store.add(on_site)
+    site.session_store.add(on_own)
+    site_clock.advance(Session.sessionTimeout + 1)
+    assert (on_site.expired, on_own.expired) == (True, False)
+    assert site.getSession(b"a") is None and site.getSession(b"b") is on_own
+    own_clock.advance(Session.sessionTimeout - 1)
+    on_own.touch()
+    own_clock.advance(Session.sessionTimeout - 1)
+    assert not on_own.is_expired()
+    own_clock.advance(2)
+    assert on_own.expired and site.getSession(b"b") is None
 
 
 def test_session_cookie_name_includes_sitepath(plugserve_server: ServerFactory) -> None:

@@ -1,5 +1,5 @@
 """plugserve.testing's own helpers mean what they say: `has_read` is true only once the server
-has read every byte the client sent."""
+has read every byte the client sent, and `Clock` moves only when advanced."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import threading
 
 from plugserve.resource import Resource
 from plugserve.server import NOT_DONE_YET, Request
-from plugserve.testing import eventually
+from plugserve.testing import Clock, eventually
 
 from tests.wire import RawClient, ServerFactory
 
@@ -35,3 +35,21 @@ def test_has_read_waits_for_the_server_to_read(plugserve_server: ServerFactory) 
         assert held.working.wait(10)
         client.send(b"x" * 200_000)  # pipelined while busy: reading pauses past 1024 bytes
         assert not eventually(lambda: server.has_read(client.sock), timeout=0.5)
+
+
+def test_clock_moves_only_when_advanced() -> None:
+    clock = Clock()
+    made: list[str] = []
+    def one() -> None:
+        made.append("one")
+        clock.callLater(0.5, made.append, "chained")  # falls due within the same advance
+
+    clock.callLater(2, made.append, "two")
+    first = clock.callLater(1, one)
+    cancelled = clock.callLater(1.2, made.append, "cancelled")
+    cancelled.cancel()
+    clock.advance(0.9)
+    assert (made, clock.seconds(), first.active()) == ([], 0.9, True)
+    clock.advance(1.1)
+    assert made == ["one", "chained", "two"] and clock.seconds() == 2.0
+    assert not first.active() and clock.getDelayedCalls() == []

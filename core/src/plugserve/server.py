@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Final, Protocol, cast
 
 from ._factory import HTTPChannel, HTTPFactory
 from ._forms import FormError, parse_form_body
+from ._reactor import reactor as _default_reactor
 from ._render import NOT_DONE_YET, render_request, traceback_html
 from ._request import Request
 from ._transport.routing import PROCESS
@@ -77,6 +78,9 @@ class Site(HTTPFactory):
         self.logPath = logPath
         self.timeout = timeout
         self.parsePOSTFormSubmission = parsePOSTFormSubmission
+        #: The clock sessions use (`seconds()`, `callLater()`), as Twisted's `Site.reactor`:
+        #: plugserve's reactor unless one is given (a test's `plugserve.testing.Clock`).
+        self.reactor: Any = reactor if reactor is not None else _default_reactor
         self.counter = 0
         #: (lower-case name, value) added to every response (`--add-header`).
         self.extraHeaders: list[tuple[bytes, bytes]] = []

@@ -4,15 +4,20 @@ The store is chosen by the `plugserve_session_store` hook; the default keeps ses
 in this process.  Unlike Twisted, a session is touched each time its cookie brings it back, so it
 expires after `sessionTimeout` seconds of inactivity rather than that long after creation, and the
 cookie is HttpOnly and SameSite=Lax (and Secure under TLS).
+
+Time comes from a clock with Twisted's IReactorTime shape, `seconds()` and `callLater()`: the
+`reactor` given to the Session, else its Site's `reactor` (plugserve's, on the running asyncio
+loop), so that a test can hand in `plugserve.testing.Clock` and advance it instead of sleeping.
 """
 
 from __future__ import annotations
 
-import asyncio
 import secrets
 import time
 from collections.abc import Callable, Iterator, MutableMapping
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+
+from ._reactor import reactor as _default_reactor
 
 if TYPE_CHECKING:
     from ._request import Request
@@ -27,14 +32,25 @@ class Session:
     sessionTimeout: float = 900
 
     def __init__(self, site: Site, uid: bytes, reactor: Any = None) -> None:
+        if reactor is None:
+            reactor = getattr(site, "reactor", None) or _default_reactor
+        #: The clock: `seconds()` and `callLater(delay, f)` (Twisted's IReactorTime).
+        self._reactor: Any = reactor
         self.site = site
         self.uid = uid
         self.expireCallbacks: list[Callable[[], Any]] = []
-        self.lastModified = time.monotonic()
+        self.lastModified = self._seconds()
         self.expired = False
         self._components: dict[Any, Any] = {}
-        self._timer: asyncio.TimerHandle | None = None
+        self._timer: Any = None  # what callLater returned: it has cancel()
         self._schedule(self.sessionTimeout)
+
+    def _seconds(self) -> float:
+        """The clock's time; the monotonic clock (the loop's own) when no loop runs."""
+        try:
+            return float(self._reactor.seconds())
+        except RuntimeError:  # plugserve's reactor, outside a running loop
+            return time.monotonic()
 
     def set_timeout(self, seconds: float) -> None:
         """Change this session's idle timeout (the Site's `--session-timeout`)."""
@@ -45,13 +61,12 @@ class Session:
 
     def _schedule(self, delay: float) -> None:
         try:
-            loop = asyncio.get_running_loop()
-        except RuntimeError:
-            return
-        self._timer = loop.call_later(delay, self._check_expiry)
+            self._timer = self._reactor.callLater(delay, self._check_expiry)
+        except RuntimeError:  # no running loop: is_expired() still says when it is over
+            self._timer = None
 
     def _check_expiry(self) -> None:
-        remaining = self.lastModified + self.sessionTimeout - time.monotonic()
+        remaining = self.lastModified + self.sessionTimeout - self._seconds()
         if remaining > 0:
             self._schedule(remaining)
         else:
@@ -59,11 +74,11 @@ class Session:
 
     def touch(self) -> None:
         """Mark the session as used now."""
-        self.lastModified = time.monotonic()
+        self.lastModified = self._seconds()
 
     def is_expired(self) -> bool:
         """True once the session was expired or has been idle longer than its timeout."""
-        return self.expired or time.monotonic() - self.lastModified > self.sessionTimeout
+        return self.expired or self._seconds() - self.lastModified > self.sessionTimeout
 
     def notifyOnExpire(self, callback: Callable[[], Any]) -> None:
         """Call `callback()` when the session expires."""

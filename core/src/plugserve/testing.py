@@ -38,6 +38,7 @@ from .config import Config
 from .server import Site
 
 __all__ = [
+    "Clock",
     "RawClient",
     "RawResponse",
     "Response",
@@ -202,6 +203,61 @@ class TestServer:
             except (TimeoutError, ConnectionResetError):
                 pass
             return b"".join(chunks)
+
+
+class _Call:
+    """What Clock.callLater returns: `cancel()`, `active()`, as Twisted's IDelayedCall."""
+
+    def __init__(self, when: float, call: Callable[[], object]) -> None:
+        self.when = when
+        self.call = call
+        self.called = self.cancelled = False
+
+    def cancel(self) -> None:
+        """Do not make the call."""
+        self.cancelled = True
+
+    def active(self) -> bool:
+        """True until the call was made or cancelled."""
+        return not (self.called or self.cancelled)
+
+
+class Clock:
+    """A clock that moves only when told, as Twisted's `task.Clock`: `seconds()`,
+    `callLater()` and `advance(seconds)`.  Give it as a Site's `reactor` to test session expiry
+    without waiting; advance it on the server's loop thread (`server.call`) when one runs."""
+
+    def __init__(self) -> None:
+        self._now = 0.0
+        self._calls: list[_Call] = []
+
+    def seconds(self) -> float:
+        """The time on this clock."""
+        return self._now
+
+    def callLater(self, delay: float, f: Callable[..., object], *args: Any, **kw: Any) -> _Call:
+        """Call `f(*args, **kw)` once the clock has been advanced by `delay` seconds."""
+        call = _Call(self._now + delay, lambda: f(*args, **kw))
+        self._calls.append(call)
+        return call
+
+    def advance(self, seconds: float) -> None:
+        """Move the clock on, making the calls that fall due, in the order of their times (a
+        call made by another is made too if it falls due within the same advance)."""
+        end = self._now + seconds
+        while due := sorted((c for c in self._calls if c.active() and c.when <= end),
+                            key=lambda c: c.when):
+            call = due[0]
+            self._calls.remove(call)
+            self._now = max(self._now, call.when)
+            call.called = True
+            call.call()
+        self._calls = [c for c in self._calls if c.active()]
+        self._now = end
+
+    def getDelayedCalls(self) -> list[_Call]:
+        """The calls not yet made or cancelled."""
+        return [c for c in self._calls if c.active()]
 
 
 def _queued(sock: Any, request: int) -> int:
