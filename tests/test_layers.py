@@ -21,6 +21,7 @@ LAYERS: dict[str, frozenset[str]] = {
                        "_conditional"}),
     "protocol": frozenset({"_protocol"}),
     "transport": frozenset({"_transport"}),
+    "client": frozenset({"_client", "client"}),
     "request": frozenset({"_request", "_response", "_takeover", "_addressing", "_log"}),
     "object model": frozenset({"resource", "server", "util", "session", "encoders", "rewrite",
                                "mounts", "_render", "http", "_factory"}),

@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 from typing import Final
 
-__all__ = ["ChunkScanner"]
+__all__ = ["SIZE_LINE", "ChunkScanner"]
 
 _TOKEN: Final = rb"[-!#$%&'*+.^_`|~0-9A-Za-z]+"
 _QUOTED: Final = rb'"(?:[\t \x21\x23-\x5b\x5d-\x7e\x80-\xff]|\\[\t \x21-\x7e\x80-\xff])*"'
@@ -25,7 +25,7 @@ _QUOTED: Final = rb'"(?:[\t \x21\x23-\x5b\x5d-\x7e\x80-\xff]|\\[\t \x21-\x7e\x80
 # chunk-ext = *( BWS ";" BWS ext-name [ BWS "=" BWS ( token / quoted-string ) ] ),
 # except that the first ";" follows the size at once, as h11 requires (no whitespace after the
 # size).  At most 20 hex digits, as h11 (a size past the body limit is then a 413, not a 400).
-_SIZE_LINE: Final = re.compile(
+SIZE_LINE: Final = re.compile(
     rb"([0-9A-Fa-f]{1,20})((?:;[ \t]*" + _TOKEN
     + rb"(?:[ \t]*=[ \t]*(?:" + _TOKEN + rb"|" + _QUOTED + rb"))?[ \t]*)*)\r"
 )
@@ -79,7 +79,7 @@ class ChunkScanner:
         return None
 
     def _size_line(self, line: bytes) -> tuple[int, str] | None:
-        match = _SIZE_LINE.fullmatch(line)
+        match = SIZE_LINE.fullmatch(line)
         if match is None:
             return 400, "invalid chunk-size line"
         chunk = int(match.group(1), 16)
