@@ -40,18 +40,23 @@ def _escape(value: bytes) -> str:
 
 
 def combined_log_line(request: Request) -> str:
-    """`host - - [time] "request line" status length "referer" "user-agent"`."""
+    """`host - - [time] "request line" status length "referer" "user-agent"`, then any
+    `key=value` of `request.log_fields`."""
     client = getattr(request.client, "host", None) or "-"
     headers = request.requestHeaders
     referer = headers._last(b"referer")
     agent = headers._last(b"user-agent")
     length = request.sentLength or "-"
     code = request.code if request.startedWriting else 499
-    return (
+    line = (
         f'{client} - - [{clf_now()}] "{_escape(request.method)} {_escape(request.uri)} '
         f'{_escape(request.clientproto)}" {code} {length} '
-        f'"{_escape(referer) if referer else "-"}" "{_escape(agent) if agent else "-"}"\n'
+        f'"{_escape(referer) if referer else "-"}" "{_escape(agent) if agent else "-"}"'
     )
+    fields = request.__dict__.get("log_fields")
+    if fields:  # a resource's notes (Request.log_fields), after the combined format
+        line += "".join(f" {key}={_escape(str(value).encode())}" for key, value in fields.items())
+    return line + "\n"
 
 
 class AccessLog:

@@ -131,6 +131,11 @@ class Request(ResponseWriting, ProtocolSwitching, RequestAddressing):
         if name == "received_cookies":
             self.received_cookies: dict[bytes, bytes] = _parse_cookies(self.requestHeaders)
             return self.received_cookies
+        if name == "log_fields":
+            #: `name=value` pairs appended to this request's access-log line (a proxy notes
+            #: its upstream and the upstream's time there).
+            self.log_fields: dict[str, str] = {}
+            return self.log_fields
         raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
     def __repr__(self) -> str:
