@@ -18,13 +18,12 @@ from plugserve_proxy import ReverseProxyResource, _settings
 from proxy_upstreams import ScriptedUpstream
 
 
-
 def _proxy(plugserve_server: Any, port: int, path: bytes = b"") -> Any:
     return plugserve_server(ReverseProxyResource("127.0.0.1", port, path))
 
 
 def test_get_relays_body_headers_and_via(plugserve_server: Any, echo: Any) -> None:
-    resource, upstream = echo
+    _resource, upstream = echo
     proxy = _proxy(plugserve_server, upstream.port)
     response = requests.get(proxy.url + "/some/page?x=1", headers={"X-Multi": "1"})
     assert response.status_code == 200
@@ -43,7 +42,7 @@ def test_get_relays_body_headers_and_via(plugserve_server: Any, echo: Any) -> No
 
 def test_repeated_headers_survive_both_ways_and_hop_by_hop_go(
         plugserve_server: Any, echo: Any) -> None:
-    resource, upstream = echo
+    _resource, upstream = echo
     proxy = _proxy(plugserve_server, upstream.port)
     with RawClient.to(proxy) as client:
         client.send(b"GET /set-cookies HTTP/1.1\r\nHost: front\r\nX-Multi: 1\r\nX-Multi: 2\r\n"
@@ -72,7 +71,7 @@ def test_connections_are_kept_alive_and_reused(plugserve_server: Any, echo: Any)
 
 
 def test_paths_are_requoted_as_twisted_does(plugserve_server: Any, echo: Any) -> None:
-    resource, upstream = echo
+    _resource, upstream = echo
     proxy = _proxy(plugserve_server, upstream.port, b"/up")
     with RawClient.to(proxy) as client:
         client.send(b"GET /a%20b/c%2Fd/%41?x=1 HTTP/1.1\r\nHost: f\r\n\r\n")
@@ -80,7 +79,7 @@ def test_paths_are_requoted_as_twisted_does(plugserve_server: Any, echo: Any) ->
 
 
 def test_a_path_ending_in_slash_gains_no_second_one(plugserve_server: Any, echo: Any) -> None:
-    resource, upstream = echo
+    _resource, upstream = echo
     proxy = _proxy(plugserve_server, upstream.port, b"/vhost/")
     assert requests.get(proxy.url + "/page").json()["uri"] == "/vhost/page"
 
@@ -98,7 +97,7 @@ def test_dot_segments_never_leave_the_mount(plugserve_server: Any, echo: Any,
 
 
 def test_chunked_upload_is_relayed(plugserve_server: Any, echo: Any) -> None:
-    resource, upstream = echo
+    _resource, upstream = echo
     proxy = _proxy(plugserve_server, upstream.port)
     body = (b"x" * 1000 for _ in range(300))
     response = requests.post(proxy.url + "/up", data=body)
@@ -107,7 +106,7 @@ def test_chunked_upload_is_relayed(plugserve_server: Any, echo: Any) -> None:
 
 
 def test_large_download_streams(plugserve_server: Any, echo: Any) -> None:
-    resource, upstream = echo
+    _resource, upstream = echo
     proxy = _proxy(plugserve_server, upstream.port)
     for query in ("n=5000000", "n=5000000&nolength"):
         response = requests.get(proxy.url + "/big?" + query)
@@ -115,7 +114,7 @@ def test_large_download_streams(plugserve_server: Any, echo: Any) -> None:
 
 
 def test_head_keeps_the_length_and_sends_no_body(plugserve_server: Any, echo: Any) -> None:
-    resource, upstream = echo
+    _resource, upstream = echo
     proxy = _proxy(plugserve_server, upstream.port)
     with RawClient.to(proxy) as client:
         client.send(b"HEAD /big?n=1234 HTTP/1.1\r\nHost: f\r\n\r\n")
@@ -202,7 +201,7 @@ def test_a_request_that_passed_here_already_is_a_loop(plugserve_server: Any) -> 
 
 def test_forwarded_headers_can_be_switched_off(plugserve_server: Any, echo: Any) -> None:
     _settings.use(_settings.ProxySettings(forwarded_headers=False))
-    resource, upstream = echo
+    _resource, upstream = echo
     proxy = _proxy(plugserve_server, upstream.port)
     names = [n for n, _ in requests.get(proxy.url + "/").json()["headers"]]
     assert "x-forwarded-for" not in names and "forwarded" not in names and "via" in names

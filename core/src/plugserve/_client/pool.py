@@ -15,6 +15,7 @@ import time
 from collections.abc import AsyncIterable, AsyncIterator, Sequence
 from typing import Final
 
+from .._loop_cleanup import at_server_close
 from .._protocol.common import CONTROL_RE
 from .._protocol.response_parser import BodyData, ResponseError, ResponseHead
 from .connection import ClientConnection
@@ -208,6 +209,7 @@ class ConnectionPool:
                 return connection, True
             connection.abort()
         loop = asyncio.get_running_loop()
+        at_server_close(self.aclose)  # idle connections end with the server on this loop
         connection = ClientConnection(self.max_head_bytes, self.max_header_count)
         try:
             async with asyncio.timeout(self.connect_timeout):

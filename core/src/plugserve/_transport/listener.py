@@ -16,6 +16,7 @@ import socket
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
+from .._loop_cleanup import run_server_close
 from ..endpoints import ACCEPT_BURST, Endpoint, bind_sockets, listen_on, parse_endpoint
 from ..http_headers import canonical_name
 from .channel import HTTPChannel
@@ -219,6 +220,7 @@ class Server:
         for server in self._servers:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(server.wait_closed(), 1.0)
+        await run_server_close(asyncio.get_running_loop())
         self._closed.set()
 
     async def wait_closed(self) -> None:
