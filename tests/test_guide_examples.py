@@ -56,8 +56,9 @@ def load(name: str, monkeypatch: pytest.MonkeyPatch) -> ModuleType:
 
 
 def test_every_example_file_is_tested() -> None:
-    # static_*.py: test_static_guide_examples.py; wsgi_*.py: test_wsgi_guide_examples.py
-    names = [p.stem for p in GUIDE.glob("*.py") if not p.stem.startswith(("static_", "wsgi_"))]
+    # static_*.py, wsgi_*.py, proxy_*.py: test_static/wsgi/proxy_guide_examples.py
+    names = [p.stem for p in GUIDE.glob("*.py")
+             if not p.stem.startswith(("static_", "wsgi_", "proxy_"))]
     assert sorted(names) == sorted(EXAMPLES)
 
 

@@ -57,8 +57,11 @@ KNOWN_PLUGINS: Mapping[str, KnownPlugin] = _table(
     KnownPlugin("rpy", "plugserve-rpy", "--resource-script FILE.rpy", ("--resource-script",),
                 requires=("static",)),
     KnownPlugin("wsgi", "plugserve-wsgi", "--wsgi module:app", ("--wsgi", "--wsgi-threads")),
-    KnownPlugin("proxy", "plugserve-proxy", "--plugin proxy / --reverse-proxy URL",
-                ("--reverse-proxy",)),
+    KnownPlugin("proxy", "plugserve-proxy", "--plugin proxy / --reverse-proxy URL", (
+        "--reverse-proxy", "--proxy-connect-timeout", "--proxy-timeout", "--proxy-pool-size",
+        "--proxy-idle-timeout", "--proxy-allow-client", "--proxy-allow-destination",
+        "--proxy-connect-ports", "--no-forwarded-headers",
+    )),
     KnownPlugin("vhost", "plugserve-vhost", "--vhost NAME=DIR",
                 ("--vhost", "--vhost-dir", "--trust-forwarded")),
     KnownPlugin("cgi", "plugserve-cgi", "--cgi-dir URL=DIR", ("--cgi-dir", "--php")),
