@@ -26,7 +26,7 @@ class Hello(Resource):
     isLeaf = True
 
     def render_GET(self, request: Any) -> bytes:
-        return b"upstream says hi " + request.uri
+        return b"upstream says hi " + bytes(request.uri)
 
 
 def test_every_proxy_example_file_is_tested() -> None:
