@@ -1,13 +1,21 @@
-"""Fixtures of the proxy tests: the echoing upstream, and settings restored after each test."""
+"""Fixtures of the proxy tests: every test once per HTTP engine (h11, httptools), the echoing
+upstream, and settings restored after each test."""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from plugserve_proxy import _settings
 from proxy_upstreams import Echo
+
+
+@pytest.fixture(params=["h11", "httptools"])
+def plugserve_server(plugserve_server: Any, request: pytest.FixtureRequest) -> Any:
+    """plugserve.testing's factory, on this test's HTTP engine."""
+    return functools.partial(plugserve_server, http_engine=request.param)
 
 
 @pytest.fixture
