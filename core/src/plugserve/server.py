@@ -16,7 +16,7 @@ from ._forms import FormError, parse_form_body
 from ._reactor import reactor as _default_reactor
 from ._render import NOT_DONE_YET, render_request, traceback_html
 from ._request import Request
-from ._transport.routing import PROCESS
+from ._transport.routing import is_process, process_marker
 from ._version import __version__
 from .encoders import GzipEncoderFactory
 from .http_headers import Headers
@@ -167,7 +167,7 @@ class Site(HTTPFactory):
                 return None
             if type(request).process is not Request.process:
                 # Twisted code that overrides process() serves the request itself.
-                return cast("IResource", PROCESS)
+                return cast("IResource", process_marker(request))
             return self.getResourceFor(request)
         except Exception as exc:  # noqa: BLE001 - one place per request catches its errors
             self.processingFailed(request, exc)
@@ -184,7 +184,7 @@ class Site(HTTPFactory):
         calls `request.requestReceived(...)`, whose `process()` may end in the default one:
         traversal and this method again."""
         try:
-            if resource is PROCESS:
+            if is_process(resource):
                 request.requestReceived(request.method, request.uri, request.clientproto)
                 return
             if (

@@ -13,8 +13,9 @@ from typing import Any
 import pytest
 import requests
 from plugserve import http
-from plugserve.testing import RawClient
+from plugserve.testing import RawClient, eventually
 from plugserve_proxy import ForwardProxyResource, Proxy, ProxyRequest, _settings
+from proxy_upstreams import ScriptedUpstream
 
 
 class ProxyFactory(http.HTTPFactory):
@@ -48,6 +49,19 @@ def test_post_body_goes_through(proxy: Any, echo: Any) -> None:
     response = requests.post(f"http://127.0.0.1:{upstream.port}/p", data=b"z" * 200_000,
                              proxies={"http": proxy.url})
     assert response.json()["body_length"] == 200_000
+
+
+def test_the_body_is_relayed_as_it_arrives(proxy: Any) -> None:
+    """The upstream hears the request while the client is still sending its body, under the
+    channel-level Proxy as under the resource: an upload is never held whole."""
+    with ScriptedUpstream(b"", keep_open=True) as upstream, RawClient.to(proxy) as client:
+        client.sock.sendall(
+            f"POST http://127.0.0.1:{upstream.port}/up HTTP/1.1\r\n"
+            f"Host: 127.0.0.1:{upstream.port}\r\nContent-Length: 10000000\r\n\r\n".encode()
+            + b"x" * 1000)
+        assert eventually(lambda: upstream.received, timeout=5)
+        assert upstream.received[0].startswith(b"POST /up HTTP/1.1\r\n")
+        assert b"content-length: 10000000" in upstream.received[0].lower()
 
 
 @pytest.mark.skipif(shutil.which("curl") is None, reason="curl is not installed")

@@ -6,7 +6,10 @@
 `requestFactory`, and the `extraHeaders` and `serverName` every response carries.  A Site is a
 Routing.  `FactoryRouting` is the Routing of a factory that is not a Site, Twisted's way of
 writing a server below the resource tree (a forward proxy is one): the request, once its body
-is complete, gets `requestReceived(method, uri, version)`, which calls its `process()`.
+is complete, gets `requestReceived(method, uri, version)`, which calls its `process()`.  A request class
+that sets `stream_request_body = True` is processed as soon as its head arrives instead, with
+`content` a stream read while the body arrives, like a resource that sets it: so a forward
+proxy relays a 1 GB upload without holding it.
 """
 
 from __future__ import annotations
@@ -14,12 +17,32 @@ from __future__ import annotations
 import logging
 from typing import Any, Final, Protocol
 
-__all__ = ["PROCESS", "FactoryRouting", "Routing"]
+__all__ = ["PROCESS", "FactoryRouting", "Routing", "is_process", "process_marker"]
 
 _log = logging.getLogger("plugserve")
 #: What `start_request` returns for a request that serves itself (its class overrides
 #: Twisted's `process()`): `render_resource(request, PROCESS)` then calls `requestReceived`.
 PROCESS: Final = object()
+
+
+class _StreamingProcess:
+    """The marker for a request class that reads its own body as it arrives."""
+
+    stream_request_body = True
+
+
+PROCESS_STREAMING: Final = _StreamingProcess()
+
+
+def process_marker(request: Any) -> Any:
+    """The marker `start_request` returns for a request that processes itself: the streaming
+    one when its class sets `stream_request_body`."""
+    return PROCESS_STREAMING if getattr(type(request), "stream_request_body", False) else PROCESS
+
+
+def is_process(resource: Any) -> bool:
+    """Whether `resource` is one of the markers, not a resource to render."""
+    return resource is PROCESS or resource is PROCESS_STREAMING
 
 
 class Routing(Protocol):
@@ -52,8 +75,9 @@ class FactoryRouting:
         self.render_resource(request, PROCESS)
 
     def start_request(self, request: Any) -> Any:
-        """The head arrived: nothing to traverse, the request is processed once complete."""
-        return PROCESS
+        """The head arrived: nothing to traverse; the request is processed once its body is
+        complete, or now if its class streams the body."""
+        return process_marker(request)
 
     def render_resource(self, request: Any, resource: Any, *, body_complete: bool = True) -> None:
         """Call `request.requestReceived(...)`; an error becomes a 500 (or a dropped
