@@ -157,3 +157,30 @@ def test_a_subclass_of_proxy_request_can_filter(plugserve_server: Any, echo: Any
     assert requests.get(base + "/blocked", proxies={"http": proxy.url}).status_code == 403
     assert requests.get(base + "/fine", proxies={"http": proxy.url}).status_code == 200
     assert len(seen) == 2 and len(resource.requests) == 1
+
+
+def test_a_subclass_may_have_the_body_buffered_first(plugserve_server: Any, echo: Any) -> None:
+    """With `stream_request_body = False`, `process()` runs once the body is complete and
+    reads it whole, as in Twisted; the relay still sends all of it."""
+    _resource, upstream = echo
+    bodies: list[bytes] = []
+
+    class Buffered(ProxyRequest):
+        stream_request_body = False
+
+        def process(self) -> None:
+            bodies.append(self.content.read())
+            self.content.seek(0)
+            super().process()
+
+    class BufferedProxy(Proxy):
+        requestFactory = Buffered
+
+    class Factory(http.HTTPFactory):
+        protocol = BufferedProxy
+
+    proxy = plugserve_server(Factory())
+    response = requests.post(f"http://127.0.0.1:{upstream.port}/b", data=b"q" * 300_000,
+                             proxies={"http": proxy.url})
+    assert response.json()["body_length"] == 300_000
+    assert bodies == [b"q" * 300_000]
