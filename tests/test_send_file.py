@@ -114,3 +114,41 @@ def test_no_sendfile_flag_sets_config():
     parser = build_parser(make_plugin_manager())
     assert config_from_args(parser.parse_args([])).sendfile is True
     assert config_from_args(parser.parse_args(["--no-sendfile"])).sendfile is False
+
+
+class Writer(Resource):
+    """Writes 64 KiB pieces for as long as the client reads, waiting to be writable."""
+
+    isLeaf = True
+
+    def __init__(self):
+        super().__init__()
+        self.ended = None
+
+    async def _write(self, request):
+        try:
+            while True:
+                request.write(b"w" * 65536)
+                await request.wait_writable()
+        finally:
+            self.ended = True
+
+    def render_GET(self, request):
+        return self._write(request)
+
+
+def test_a_client_leaving_during_wait_writable_is_no_error(plugserve_server, caplog):
+    """The render that waits to write ends when the client leaves, without an error (and
+    its traceback) in the log: a client closing early is no fault of the server's."""
+    import socket
+
+    from plugserve.testing import eventually
+
+    resource = Writer()
+    server = plugserve_server(resource)
+    sock = socket.create_connection(("127.0.0.1", server.port))
+    sock.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+    assert sock.recv(65536).startswith(b"HTTP/1.1 200")
+    sock.close()
+    assert eventually(lambda: resource.ended)
+    assert "Error while rendering" not in caplog.text

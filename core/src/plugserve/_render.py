@@ -13,7 +13,7 @@ import inspect
 import logging
 from typing import TYPE_CHECKING, Any, Final
 
-from .error import UnsupportedMethod
+from .error import ConnectionLost, UnsupportedMethod
 from .resource import error_html
 
 if TYPE_CHECKING:
@@ -61,6 +61,12 @@ async def _render_later(resource: IResource, request: Request, awaitable: Any) -
             request.finish()
         elif not _is_not_done_yet(body):
             _bad_result(resource, request, body)
+    except ConnectionLost:
+        # The client left while the render waited to write (`wait_writable`): not an error
+        # of the server's, so no traceback (Twisted logs nothing either); the access log
+        # already records the request.
+        _log.debug("%s %s: the client left during the response",
+                   request.method.decode("latin-1"), request.uri.decode("latin-1"))
     except Exception as exc:  # noqa: BLE001 - one place per request catches its errors
         request.site.processingFailed(request, exc)
     finally:

@@ -42,7 +42,15 @@ class FlowControl:
             self._drained = None
 
     async def drain(self) -> None:
-        """Wait until the client has read enough for writing to go on."""
+        """Wait until the client has read enough for writing to go on.
+
+        A closing transport (the client reset the connection) buffers nothing and so never
+        pauses: yield once then, as asyncio's StreamWriter.drain does, so that its
+        connection_lost runs and a writer looping on write-then-drain learns it left instead
+        of spinning for ever."""
+        if self._transport.is_closing():
+            await asyncio.sleep(0)
+            return
         if self.write_paused:
             if self._drained is None:
                 self._drained = asyncio.Event()

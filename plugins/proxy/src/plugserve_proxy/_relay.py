@@ -123,6 +123,7 @@ async def _tunnel(request: Any, response: Response, client: Any) -> None:
         if name not in (b"connection", b"content-length", b"transfer-encoding"):
             request.responseHeaders.addRawHeader(name, value)
     request.setHeader(b"connection", b"upgrade")
+    request.responseHeaders.addRawHeader(b"via", via(request, b"1.1"))
     up_reader, up_writer = await response.take_over()
     try:
         reader, writer = await request.take_over()
