@@ -6,10 +6,10 @@
 `requestFactory`, and the `extraHeaders` and `serverName` every response carries.  A Site is a
 Routing.  `FactoryRouting` is the Routing of a factory that is not a Site, Twisted's way of
 writing a server below the resource tree (a forward proxy is one): the request, once its body
-is complete, gets `requestReceived(method, uri, version)`, which calls its `process()`.  A request class
-that sets `stream_request_body = True` is processed as soon as its head arrives instead, with
-`content` a stream read while the body arrives, like a resource that sets it: so a forward
-proxy relays a 1 GB upload without holding it.
+is complete, gets `requestReceived(method, uri, version)`, which calls its `process()`.  A
+request class that sets `stream_request_body = True` is processed as soon as its head arrives
+instead, with `content` a stream read while the body arrives, like a resource that sets it: so
+a forward proxy relays a 1 GB upload without holding it.
 """
 
 from __future__ import annotations
