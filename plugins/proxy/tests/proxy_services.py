@@ -1,25 +1,31 @@
-"""Real third-party servers for the proxy tests, run as subprocesses: nginx, from a
-configuration generated in the test's tmp_path (nothing of the system's nginx set-up is used),
-in the foreground, on a free loopback port.  Interoperating with nginx on both sides of the
-proxy is what catches the framing and header bugs that plugserve-to-plugserve tests cannot.
+"""Real third-party servers for the proxy tests: nginx as a subprocess, from a configuration
+generated in the test's tmp_path (nothing of the system's nginx set-up is used), in the
+foreground, on a free loopback port; and a `websockets` echo server on a thread of its own.
+Interoperating with other implementations is what catches the framing and header bugs that
+plugserve-to-plugserve tests cannot.
 
 The `nginx` fixture is a factory: `nginx(server_body, http_extra="")` starts one nginx whose
 single `server {}` holds `server_body` (locations, roots) and whose `http {}` also holds
-`http_extra` (an `upstream` block), waits until it answers, and stops it at teardown.
+`http_extra` (an `upstream` block), waits until it answers, and stops it at teardown.  The
+`ws_echo` fixture is a running `WebSocketEcho`.
 """
 
 from __future__ import annotations
 
+import asyncio
 import shutil
 import socket
 import subprocess
+import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from plugserve.testing import eventually
+from websockets.asyncio.server import ServerConnection, serve
 
-__all__ = ["Nginx", "free_port", "nginx"]
+__all__ = ["Nginx", "WebSocketEcho", "free_port", "nginx", "ws_echo"]
 
 NGINX = shutil.which("nginx") or next(
     (p for p in ("/usr/sbin/nginx", "/usr/local/sbin/nginx") if Path(p).exists()), None)
@@ -131,3 +137,54 @@ def nginx(tmp_path: Path) -> Iterator[Callable[..., Nginx]]:
     yield start
     for server in started:
         server.stop()
+
+
+class WebSocketEcho:
+    """A `websockets` server (asyncio, on its own loop in a thread) that sends every message
+    back as it came (text stays text, binary binary), up to 16 MiB.  `seen` holds, per
+    connection, the request's path and headers (lower-case names) and, once it ended, the close
+    code it received: what crossed the proxy, and whether the closing handshake did."""
+
+    def __init__(self) -> None:
+        self.seen: list[dict[str, Any]] = []
+        self.port = 0
+        self._ready = threading.Event()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._stop: asyncio.Event | None = None
+        self._thread = threading.Thread(target=asyncio.run, args=(self._main(),),
+                                        name="websocket-echo", daemon=True)
+        self._thread.start()
+        assert self._ready.wait(10), "the websocket server did not start"
+
+    async def _main(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._stop = asyncio.Event()
+        async with serve(self._echo, "127.0.0.1", 0, max_size=16 * 2**20) as server:
+            self.port = server.sockets[0].getsockname()[1]
+            self._ready.set()
+            await self._stop.wait()
+
+    async def _echo(self, ws: ServerConnection) -> None:
+        assert ws.request is not None
+        record: dict[str, Any] = {
+            "path": ws.request.path,
+            "headers": [(n.lower(), v) for n, v in ws.request.headers.raw_items()],
+            "close_code": None}
+        self.seen.append(record)
+        async for message in ws:
+            await ws.send(message)
+        record["close_code"] = ws.close_code
+
+    def close(self) -> None:
+        """Stop the server (open connections are closed with 1001) and end its thread."""
+        if self._loop is not None and self._stop is not None and self._thread.is_alive():
+            self._loop.call_soon_threadsafe(self._stop.set)
+        self._thread.join(10)
+
+
+@pytest.fixture
+def ws_echo() -> Iterator[WebSocketEcho]:
+    """A running WebSocketEcho, stopped at teardown."""
+    server = WebSocketEcho()
+    yield server
+    server.close()
