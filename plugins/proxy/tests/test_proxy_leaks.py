@@ -5,7 +5,8 @@ Both are taken before and after a mix of what ends connections in different ways
 proxied requests (kept-alive and not), a client that leaves in the middle of a big upstream
 body, a CONNECT tunnel closed by the client and one closed by the origin, and a WebSocket
 closed by its client.  They must come back to the baseline, the proxies' idle upstream
-connections (the pool's, kept on purpose) being closed first."""
+connections (the pool's, kept on purpose) being closed first.  A client that half-closes
+mid-body must also leave nothing behind, and no error in the log (a bug this found)."""
 
 from __future__ import annotations
 
@@ -162,3 +163,33 @@ def test_no_descriptor_or_task_outlives_its_connection(
     settled = eventually(lambda: counts() == baseline)
     origin.close()
     assert settled, (baseline, counts(), fd_targets())
+
+
+def test_a_client_half_closing_mid_body_is_a_client_gone_not_an_error(
+        plugserve_server: Any, echo: Any, caplog: Any) -> None:
+    """A client that shuts down its sending side during a big relayed body has gone away (as
+    for nginx's 499): both proxies stop relaying without logging an error, quietly."""
+    _resource, upstream = echo
+    reverse = plugserve_server(ReverseProxyResource("127.0.0.1", upstream.port, b""))
+    forward = plugserve_server(ForwardProxyResource())
+    servers = [upstream, reverse, forward]
+    baseline = open_fds(), [loop_tasks(s) for s in servers]
+    targets = [(reverse, "/big?n=100000000"),
+               (forward, f"http://127.0.0.1:{upstream.port}/big?n=100000000")]
+    for proxy, target in targets:
+        with socket.create_connection((proxy.host, proxy.port), timeout=10) as client:
+            client.sendall(f"GET {target} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+            got = 0
+            while got < 1_000_000:
+                chunk = client.recv(65536)
+                assert chunk
+                got += len(chunk)
+            client.shutdown(socket.SHUT_WR)
+            while chunk := client.recv(65536):  # what was sent already, then the close
+                got += len(chunk)
+        assert got < 100_000_000
+    for proxy in (reverse, forward):
+        close_pool(proxy)
+    assert eventually(lambda: (open_fds(), [loop_tasks(s) for s in servers]) == baseline)
+    assert [r.getMessage() for r in caplog.records if r.levelname in ("ERROR", "CRITICAL")
+            ] == []
