@@ -31,7 +31,7 @@ def test_mypy_strict_core_is_clean():
 #: Test folders outside the `tests` package: pytest imports their modules top-level (conftest,
 #: static_data, wsgi_support), so each is checked on its own, with itself on MYPYPATH.
 OTHER_TESTS = ["plugins/static/tests", "plugins/rpy/tests", "plugins/wsgi/tests",
-               "examples/plugin/tests"]
+               "plugins/proxy/tests", "examples/plugin/tests"]
 
 
 @pytest.mark.parametrize("folder", [*OTHER_TESTS, "examples/plugin/src"])

@@ -1,5 +1,6 @@
 """Fixtures of the proxy tests: every test once per HTTP engine (h11, httptools), the echoing
-upstream, and settings restored after each test."""
+upstream, a real nginx and a websockets echo server (proxy_services), and settings restored
+after each test."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from typing import Any
 
 import pytest
 from plugserve_proxy import _settings
+from proxy_services import nginx, ws_echo  # noqa: F401 - fixtures, offered to every test file
 from proxy_upstreams import Echo
 
 

@@ -3,7 +3,9 @@
 The request body streams up as it arrives (a streaming resource's `BodyStream`) or goes up whole
 (a buffered one), and the response body streams down, each side waiting for the other's
 back-pressure.  A failure before the response head is a 502 (504 for a timeout); after it, the
-client connection is aborted, so a truncated upstream body never looks complete.  After a 101 to
+client connection is aborted, so a truncated upstream body never looks complete.  A client that
+leaves mid-body (closes, or half-closes, which the server takes as leaving) ends the relay
+quietly, as no error of the proxy's.  After a 101 to
 a WebSocket upgrade, both connections are piped to each other.  The response's steps go through
 a `ProxyClient`, whose `handle*` methods are Twisted's and may be overridden.
 """
@@ -17,6 +19,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from plugserve.client import Response, Upstream, UpstreamError
+from plugserve.error import ConnectionLost
 from plugserve.resource import error_html
 
 from . import _settings
@@ -110,6 +113,12 @@ async def relay(request: Any, upstream: Upstream, target: bytes,
             _log.warning("proxy: %s %s: the response broke off: %s",
                          request.method.decode("latin-1"), request.uri.decode("latin-1"), exc)
             request.loseConnection()  # a truncated body must not look complete
+            return
+        except ConnectionLost:
+            # wait_writable's word that the client has gone (a half-close is seen before the
+            # cancellation arrives): the upstream connection is dropped in `finally`.
+            _log.info("proxy: %s %s: the client left during the response",
+                      request.method.decode("latin-1"), request.uri.decode("latin-1"))
             return
         client.handleResponseEnd()
     finally:
