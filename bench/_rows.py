@@ -8,6 +8,7 @@ Only the standard library is used.
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -41,6 +42,10 @@ class Env:
     digests: dict[str, str] = field(default_factory=dict)
     programs: dict[str, str] = field(default_factory=dict)  # Debian program -> path
     plugserve_help: str | None = None
+    # While a scenario's origin runs (proxy.py): its port, processes and log.
+    origin_port: int | None = None
+    origin_pids: tuple[int, ...] = ()
+    origin_log: Path | None = None
 
 
 Command = Callable[[Env, int], list[str]]
@@ -88,6 +93,9 @@ class Scenario:
     check_big_body: bool = False  # download the 100 MiB file and check it before loading
     ratios: tuple[tuple[str, Callable[[Row], str]], ...] = ()  # (column, base row name)
     targets: tuple[Target, ...] = ()
+    # A server the rows depend on (proxy.py's origin), up for the whole scenario: called with
+    # (env, log directory, start timeout), it fills in env.origin_*; PeerError if it fails.
+    origin: Callable[[Env, Path, float], AbstractContextManager[None]] | None = None
 
     def body(self, env: Env) -> bytes:
         if self.check_path == SMALL_PATH:

@@ -120,6 +120,8 @@ OVERHEAD_S = 2
 STALL_FACTOR = 1.2
 # Above this 1-minute load average before the run, the report warns that it was not quiet.
 QUIET_LOAD = 0.5
+# Above this CPU use of wrk and the origin together (proxy scenarios), a run gets a note.
+CPU1_BUSY_PERCENT = 90
 
 
 # --- what gets installed ---------------------------------------------------------------------
@@ -436,6 +438,8 @@ class Sample:
     cpu: float  # server CPU µs per request, or ms per GB
     wrk_cpu_pct: float
     notes: list[str]
+    origin_cpu: float = float("nan")  # the origin's CPU, same unit as `cpu` (proxy scenarios)
+    cpu1_pct: float = float("nan")  # wrk's and the origin's CPU use, of CPU 1
 
 
 @dataclass
@@ -511,7 +515,8 @@ def measure(
         leftovers = {pid: command_line(pid) for pid in pids[1:]}
         log(f"{row.name}: measuring {args.duration} s ({len(pids)} process(es))")
         client_before = children_cpu()
-        with Probe(pids, server_log, steal_cpu=server_cpu) as probe:
+        origin = Probe(env.origin_pids, env.origin_log or server_log, steal_cpu=CLIENT_CPU)
+        with Probe(pids, server_log, steal_cpu=server_cpu) as probe, origin:
             output = load(args.duration)
         client_cpu_s = children_cpu() - client_before
         if process.poll() is not None:
@@ -526,11 +531,17 @@ def measure(
     assert result.p99_ms is not None
     if scenario.throughput:
         rate = result.bytes_read / result.seconds / 1e6
-        cpu = 1000 * probe.cpu / (result.bytes_read / 1e9)
+        per_unit = 1000 / (result.bytes_read / 1e9)  # CPU seconds -> ms per GB
     else:
         rate = result.requests_per_s
-        cpu = probe.cpu / result.requests * 1e6
+        per_unit = 1e6 / result.requests  # CPU seconds -> µs per request
     notes = wrk_notes(result) + probe.notes()
+    cpu1_pct = 100 * (client_cpu_s + origin.cpu) / result.seconds
+    if env.origin_pids and cpu1_pct > CPU1_BUSY_PERCENT:
+        notes.append(
+            f"CPU {CLIENT_CPU} was {cpu1_pct:.0f}% busy with wrk and the origin: the client "
+            "side may be the limit"
+        )
     if result.seconds > STALL_FACTOR * args.duration + 1:
         notes.append(
             f"wrk ran {result.seconds:.1f} s instead of {args.duration} s (connections left "
@@ -539,9 +550,11 @@ def measure(
     return Sample(
         rate=rate,
         p99_ms=result.p99_ms,
-        cpu=cpu,
+        cpu=probe.cpu * per_unit,
         wrk_cpu_pct=100 * client_cpu_s / result.seconds,
         notes=notes,
+        origin_cpu=origin.cpu * per_unit if env.origin_pids else float("nan"),
+        cpu1_pct=cpu1_pct if env.origin_pids else float("nan"),
     )
 
 
@@ -553,8 +566,30 @@ def run_scenario(
     args: argparse.Namespace,
     logs: Path,
 ) -> list[RowResult]:
-    """Every row `args.runs` times, interleaved; a row that fails is not retried."""
+    """Every row `args.runs` times, interleaved; a row that fails is not retried.  The
+    scenario's origin, if it has one, runs meanwhile; if it cannot start, every row is
+    skipped."""
     results = [RowResult(row, skipped=unusable.get(row.name)) for row in rows]
+    if scenario.origin is None or all(r.skipped for r in results):
+        run_rows(scenario, results, env, args, logs)
+        return results
+    try:
+        with scenario.origin(env, logs, args.start_timeout):
+            run_rows(scenario, results, env, args, logs)
+    except PeerError as exc:
+        log(f"{scenario.name}: the origin failed: {summary(str(exc))}")
+        for result in results:
+            result.skipped = result.skipped or f"the origin: {exc}"
+    return results
+
+
+def run_rows(
+    scenario: Scenario,
+    results: list[RowResult],
+    env: Env,
+    args: argparse.Namespace,
+    logs: Path,
+) -> None:
     for run in range(1, args.runs + 1):
         for result in results:
             if result.skipped is not None:
@@ -568,7 +603,6 @@ def run_scenario(
                 continue
             result.samples.append(sample)
             result.notes += [f"run {run}: {note}" for note in sample.notes]
-    return results
 
 
 # --- setup -----------------------------------------------------------------------------------
@@ -645,6 +679,8 @@ def table(scenario: Scenario, results: list[RowResult]) -> list[str]:
         if any(base(r.row) in names for r in results)
     ]
     head = ["peer", "server", rate, "p99 ms", cpu, "wrk CPU %"]
+    origin = scenario.origin is not None
+    head += [f"origin {cpu}", f"CPU {CLIENT_CPU} %"] if origin else []
     head += [header for header, _ in ratios] + [f"{rate} per run"]
     lines = ["| " + " | ".join(head) + " |", "|---|---|" + "---:|" * (len(head) - 2)]
     for result in results:
@@ -658,6 +694,11 @@ def table(scenario: Scenario, results: list[RowResult]) -> list[str]:
                 f"{result.median('cpu'):,.0f}",
                 f"{result.median('wrk_cpu_pct'):.0f}",
             ]
+            if origin:
+                cells += [
+                    f"{result.median('origin_cpu'):,.0f}",
+                    f"{result.median('cpu1_pct'):.0f}",
+                ]
             cells += [ratio_text(results, result.row.name, base(result.row)) for _, base in ratios]
             cells.append(" / ".join(fmt_rate(sample.rate) for sample in result.samples))
         lines.append("| " + " | ".join(cells) + " |")
@@ -731,9 +772,11 @@ def method_lines(args: argparse.Namespace) -> list[str]:
             f"freshly started server: {args.warmup} s of warm-up, then {args.duration} s of "
             f"`wrk -t1 -c{args.connections} --latency` ({args.big_connections} connections for "
             f"the 100 MiB file); server pinned to CPU {SERVER_CPU} and wrk to CPU {CLIENT_CPU} "
-            "(workers scenario: neither pinned, wrk -t2). Columns are medians over the runs; "
-            "ratios are ratios of the median rates. CPU = the server's user+system time "
-            "(all its processes and threads, from /proc) over the measured run. No access logs."
+            "(workers scenario: neither pinned, wrk -t2; a scenario's origin server, if any, "
+            f"on CPU {CLIENT_CPU} beside wrk). Columns are medians over the runs; ratios are "
+            "ratios of the median rates. CPU = the server's user+system time (all its "
+            "processes and threads, from /proc; for a proxy, the proxy's alone) over the "
+            "measured run. No access logs."
         ),
     ]
 
@@ -857,12 +900,13 @@ def main(argv: list[str] | None = None) -> int:
     if not all_rows:
         log("error: none of the selected peers applies to the selected scenarios")
         return 2
-    static_needed = any(name.startswith("static") for name in args.scenarios)
+    files_needed = any(SCENARIOS[name].check_path == SMALL_PATH for name in rows)
+    curl_needed = any(SCENARIOS[name].check_big_body for name in rows)
     try:
         check_machine()
         wrk = ensure_wrk()
         python = ensure_venv(args.venv.resolve())
-        programs = {"curl": which_or_apt("curl", "curl")} if "static-100m" in rows else {}
+        programs = {"curl": which_or_apt("curl", "curl")} if curl_needed else {}
     except SetupError as exc:
         log(f"error: {exc}")
         return 2
@@ -873,7 +917,7 @@ def main(argv: list[str] | None = None) -> int:
     env = Env(python=python, wrk=wrk, scratch=scratch, programs=programs)
     try:
         unusable = prepare_rows(all_rows, env)
-        if static_needed:
+        if files_needed:
             env.docroot = scratch / "www"
             log(f"writing the test files into {env.docroot}")
             env.digests = make_files(env.docroot)
