@@ -2,28 +2,35 @@
 """plugserve's benchmark driver: every scenario of issue 6, every peer, one report.
 
 Scenarios (`--scenarios`): hello-keepalive, hello-close (`Connection: close` on every request),
-static-4k, static-100m, wsgi-hello and workers (plugserve `--workers 2` against `--workers 1`).
+static-4k, static-100m, wsgi-hello, workers (plugserve `--workers 2` against `--workers 1`),
+and proxy-4k and proxy-100m (the 4 KiB and the 100 MiB file through a reverse proxy to one
+nginx origin on CPU 1; built in proxy.py).
 Peers (`--peers`): plugserve-h11 and plugserve-httptools (the `plugserve` command with
-`--http h11|httptools`), twisted, aiohttp, uvicorn-h11, uvicorn-httptools, nginx, gunicorn and
-waitress, each in the scenarios it applies to (in wsgi-hello, `plugserve-*` is
-`plugserve --wsgi` and `twisted` is Twisted's WSGIResource).
+`--http h11|httptools`), twisted, aiohttp, uvicorn-h11, uvicorn-httptools, nginx, gunicorn,
+waitress and nginx-keepalive, each in the scenarios it applies to (in wsgi-hello, `plugserve-*`
+is `plugserve --wsgi` and `twisted` is Twisted's WSGIResource; in the proxy scenarios,
+`plugserve-*` is `plugserve --reverse-proxy`, `twisted` Twisted's ReverseProxyResource, and
+nginx and nginx-keepalive are `proxy_pass` without and with upstream keep-alive).
 
 Every row is measured `--runs` times (default 3), interleaved (A B C A B C A B C, so a slow
 minute of the shared VM hits every peer alike), each time on a freshly started server: the
-server pinned to CPU 0 and wrk to CPU 1 (in the workers scenario neither is pinned).  The
-report gives per row the median of each column (req/s or MB/s, p99 latency, server CPU per
-request or per GB, wrk's CPU use), ratios of the medians to Twisted Web and nginx, and a line
+server pinned to CPU 0 and wrk to CPU 1 (in the workers scenario neither is pinned; the proxy
+scenarios' origin is on CPU 1 too).  The report gives per row the median of each column (req/s
+or MB/s, p99 latency, server CPU per request or per GB, wrk's CPU use; for a proxy, its own
+CPU, and the origin's apart), ratios of the medians to Twisted Web and nginx, and a line
 per target of the issues.  A full run (every scenario and peer, no --quick) writes it to
 bench/RESULTS.md; other runs write bench/.venv/bench-logs/last-run.md (or --output).
 
 It installs what it needs: wrk, curl and nginx from Debian (apt-get) and the Python peers into
-bench/.venv (plugserve, plugserve-static and plugserve-wsgi as editable installs).
+bench/.venv (plugserve, plugserve-static, plugserve-wsgi and plugserve-proxy as editable
+installs).
 
 Usage: python3 bench/run.py [--scenarios a,b] [--peers a,b] [--runs 3] [--duration 10]
        python3 bench/run.py --quick --scenarios hello-keepalive --peers plugserve-h11,twisted
 
 Exit status: 0 if every row was measured, 1 if some row was skipped, 2 on a setup error.
-Only the standard library is used here (and in _common.py and static.py, which it imports).
+Only the standard library is used here (and in _common.py, _rows.py, static.py and proxy.py,
+which it imports).
 """
 
 from __future__ import annotations
@@ -44,6 +51,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import proxy
 from _common import (
     BENCH_DIR,
     CLIENT_CPU,
@@ -148,6 +156,7 @@ NEEDS: dict[str, Need] = {
     "waitress": Need(("waitress",), ("waitress",), ("waitress",)),
     "nginx": Need(program="nginx"),
     "curl": Need(program="curl"),
+    **proxy.NEEDS,
 }
 
 
@@ -419,6 +428,7 @@ def build_scenarios() -> dict[str, Scenario]:
             ),
         ),
     )
+    scenarios += proxy.proxy_scenarios()
     return {scenario.name: scenario for scenario in scenarios}
 
 
