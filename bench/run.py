@@ -2,28 +2,35 @@
 """plugserve's benchmark driver: every scenario of issue 6, every peer, one report.
 
 Scenarios (`--scenarios`): hello-keepalive, hello-close (`Connection: close` on every request),
-static-4k, static-100m, wsgi-hello and workers (plugserve `--workers 2` against `--workers 1`).
+static-4k, static-100m, wsgi-hello, workers (plugserve `--workers 2` against `--workers 1`),
+and proxy-4k and proxy-100m (the 4 KiB and the 100 MiB file through a reverse proxy to one
+nginx origin on CPU 1; built in proxy.py).
 Peers (`--peers`): plugserve-h11 and plugserve-httptools (the `plugserve` command with
-`--http h11|httptools`), twisted, aiohttp, uvicorn-h11, uvicorn-httptools, nginx, gunicorn and
-waitress, each in the scenarios it applies to (in wsgi-hello, `plugserve-*` is
-`plugserve --wsgi` and `twisted` is Twisted's WSGIResource).
+`--http h11|httptools`), twisted, aiohttp, uvicorn-h11, uvicorn-httptools, nginx, gunicorn,
+waitress and nginx-keepalive, each in the scenarios it applies to (in wsgi-hello, `plugserve-*`
+is `plugserve --wsgi` and `twisted` is Twisted's WSGIResource; in the proxy scenarios,
+`plugserve-*` is `plugserve --reverse-proxy`, `twisted` Twisted's ReverseProxyResource, and
+nginx and nginx-keepalive are `proxy_pass` without and with upstream keep-alive).
 
 Every row is measured `--runs` times (default 3), interleaved (A B C A B C A B C, so a slow
 minute of the shared VM hits every peer alike), each time on a freshly started server: the
-server pinned to CPU 0 and wrk to CPU 1 (in the workers scenario neither is pinned).  The
-report gives per row the median of each column (req/s or MB/s, p99 latency, server CPU per
-request or per GB, wrk's CPU use), ratios of the medians to Twisted Web and nginx, and a line
+server pinned to CPU 0 and wrk to CPU 1 (in the workers scenario neither is pinned; the proxy
+scenarios' origin is on CPU 1 too).  The report gives per row the median of each column (req/s
+or MB/s, p99 latency, server CPU per request or per GB, wrk's CPU use; for a proxy, its own
+CPU, and the origin's apart), ratios of the medians to Twisted Web and nginx, and a line
 per target of the issues.  A full run (every scenario and peer, no --quick) writes it to
 bench/RESULTS.md; other runs write bench/.venv/bench-logs/last-run.md (or --output).
 
 It installs what it needs: wrk, curl and nginx from Debian (apt-get) and the Python peers into
-bench/.venv (plugserve, plugserve-static and plugserve-wsgi as editable installs).
+bench/.venv (plugserve, plugserve-static, plugserve-wsgi and plugserve-proxy as editable
+installs).
 
 Usage: python3 bench/run.py [--scenarios a,b] [--peers a,b] [--runs 3] [--duration 10]
        python3 bench/run.py --quick --scenarios hello-keepalive --peers plugserve-h11,twisted
 
 Exit status: 0 if every row was measured, 1 if some row was skipped, 2 on a setup error.
-Only the standard library is used here (and in _common.py and static.py, which it imports).
+Only the standard library is used here (and in _common.py, _rows.py, static.py and proxy.py,
+which it imports).
 """
 
 from __future__ import annotations
@@ -41,10 +48,10 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import proxy
 from _common import (
     BENCH_DIR,
     CLIENT_CPU,
@@ -81,6 +88,21 @@ from _common import (
     wrk_notes,
     wrk_version,
 )
+from _rows import (
+    ENGINES,
+    Command,
+    Env,
+    Need,
+    Row,
+    Scenario,
+    Target,
+    engine_needs,
+    p99_targets,
+    plugserve,
+    python_script,
+    rate_target,
+    vs,
+)
 from static import (
     BIG_PATH,
     BIG_SIZE,
@@ -97,10 +119,8 @@ from static import Env as StaticEnv
 
 RESULTS_FILE = BENCH_DIR / "RESULTS.md"
 WSGI_PLUGIN_DIR = REPO_ROOT / "plugins" / "wsgi"
-HELLO = b"Hello, world!"
 HELLO_CONFIG = SERVERS_DIR / "plugserve_hello_config.py"
 WSGI_APP = "wsgi_hello_app:application"
-ENGINES = ("h11", "httptools")
 # Seconds per measurement on top of warm-up and run: start, checks, stop.
 OVERHEAD_S = 2
 # A wrk run lasting longer than this times --duration (+1 s) gets a note: it waited for
@@ -108,21 +128,11 @@ OVERHEAD_S = 2
 STALL_FACTOR = 1.2
 # Above this 1-minute load average before the run, the report warns that it was not quiet.
 QUIET_LOAD = 0.5
+# Above this CPU use of wrk and the origin together (proxy scenarios), a run gets a note.
+CPU1_BUSY_PERCENT = 90
 
 
 # --- what gets installed ---------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Need:
-    """Something rows need: Python modules (pip-installed into the venv when they do not
-    import), a Debian program, or a flag of the `plugserve` command."""
-
-    modules: tuple[str, ...] = ()
-    pip_args: tuple[str, ...] = ()
-    dists: tuple[str, ...] = ()  # distributions whose versions go into the report
-    program: str | None = None  # Debian program (and package of the same name)
-    flag: str | None = None  # must appear in `python -m plugserve --help`
 
 
 NEEDS: dict[str, Need] = {
@@ -146,108 +156,16 @@ NEEDS: dict[str, Need] = {
     "waitress": Need(("waitress",), ("waitress",), ("waitress",)),
     "nginx": Need(program="nginx"),
     "curl": Need(program="curl"),
+    **proxy.NEEDS,
 }
 
 
-@dataclass
-class Env:
-    """What command lines and checks need, filled in by setup."""
-
-    python: Path
-    wrk: str
-    scratch: Path
-    docroot: Path | None = None
-    digests: dict[str, str] = field(default_factory=dict)
-    programs: dict[str, str] = field(default_factory=dict)  # Debian program -> path
-    plugserve_help: str | None = None
-
-
 # --- rows and scenarios ----------------------------------------------------------------------
-
-Command = Callable[[Env, int], list[str]]
-
-
-@dataclass(frozen=True)
-class Row:
-    """One server in one scenario."""
-
-    name: str  # shown in the table; unique within a scenario
-    peer: str  # what --peers selects
-    server: str  # what it is, for the table
-    command: Command  # its command line for a port
-    needs: tuple[str, ...]
-    engine: str | None = None  # plugserve: the engine its startup line must name
-    cwd: Path | None = None
-    env: tuple[tuple[str, str], ...] = ()
-
-
-@dataclass(frozen=True)
-class Target:
-    """A target of the issues: `row`'s rate ≥ `goal` times `base`'s rate (or, `p99`, `row`'s
-    p99 latency not above `base`'s)."""
-
-    what: str
-    row: str
-    base: str
-    goal: float = 1.0
-    p99: bool = False
-
-
-@dataclass(frozen=True)
-class Scenario:
-    name: str
-    title: str
-    description: str  # a sentence for the report: what load, on what
-    rows: tuple[Row, ...]
-    path: str = "/"  # what wrk loads
-    check_path: str = "/"  # what must answer `body` before the load starts
-    throughput: bool = False  # MB/s and CPU ms/GB instead of req/s and CPU µs/req
-    pinned: bool = True  # server on SERVER_CPU, wrk on CLIENT_CPU; else neither pinned
-    wrk_threads: int = 1
-    headers: tuple[str, ...] = ()  # added to every request by wrk
-    big_connections: bool = False  # --big-connections instead of --connections
-    check_big_body: bool = False  # download the 100 MiB file and check it before loading
-    ratios: tuple[tuple[str, Callable[[Row], str]], ...] = ()  # (column, base row name)
-    targets: tuple[Target, ...] = ()
-
-    def body(self, env: Env) -> bytes:
-        if self.check_path == SMALL_PATH:
-            assert env.docroot is not None
-            return (env.docroot / SMALL_PATH.lstrip("/")).read_bytes()
-        return HELLO
-
-
-def python_script(script: str, *extra: str) -> Command:
-    def command(env: Env, port: int) -> list[str]:
-        return [str(env.python), str(SERVERS_DIR / script), str(port), *extra]
-
-    return command
 
 
 def static_script(script: str) -> Command:
     def command(env: Env, port: int) -> list[str]:
         return [str(env.python), str(SERVERS_DIR / script), str(port), str(env.docroot)]
-
-    return command
-
-
-def plugserve(engine: str, *options: str) -> Command:
-    """`python -m plugserve OPTIONS --listen ... --no-access-log --http ENGINE`; `{docroot}`
-    in OPTIONS is replaced by the static files' directory."""
-
-    def command(env: Env, port: int) -> list[str]:
-        filled = [option.replace("{docroot}", str(env.docroot)) for option in options]
-        return [
-            str(env.python),
-            "-m",
-            "plugserve",
-            *filled,
-            "--listen",
-            f"tcp:{port}:interface={HOST}",
-            "--no-access-log",
-            "--http",
-            engine,
-        ]
 
     return command
 
@@ -275,10 +193,6 @@ def gunicorn(env: Env, port: int) -> list[str]:
         "warning",
         WSGI_APP,
     ]
-
-
-def engine_needs(engine: str) -> tuple[str, ...]:
-    return ("plugserve", "--http") + (("plugserve-fast",) if engine == "httptools" else ())
 
 
 def hello_rows() -> tuple[Row, ...]:
@@ -418,24 +332,8 @@ def workers_rows() -> tuple[Row, ...]:
     )
 
 
-def vs(name: str) -> Callable[[Row], str]:
-    return lambda row: name
-
-
 VS_TWISTED = ("vs Twisted Web", vs("twisted"))
 VS_NGINX = ("vs nginx", vs("nginx"))
-
-
-def p99_targets(rows: tuple[Row, ...], base: str = "twisted") -> tuple[Target, ...]:
-    return tuple(
-        Target(f"{row.name} p99 latency not above {base}'s", row.name, base, p99=True)
-        for row in rows
-        if row.peer.startswith("plugserve")
-    )
-
-
-def rate_target(what: str, row: str, base: str, goal: float) -> Target:
-    return Target(f"{what}: {row} ≥ {goal:g}x {base}", row, base, goal)
 
 
 def build_scenarios() -> dict[str, Scenario]:
@@ -530,6 +428,7 @@ def build_scenarios() -> dict[str, Scenario]:
             ),
         ),
     )
+    scenarios += proxy.proxy_scenarios()
     return {scenario.name: scenario for scenario in scenarios}
 
 
@@ -549,6 +448,8 @@ class Sample:
     cpu: float  # server CPU µs per request, or ms per GB
     wrk_cpu_pct: float
     notes: list[str]
+    origin_cpu: float = float("nan")  # the origin's CPU, same unit as `cpu` (proxy scenarios)
+    cpu1_pct: float = float("nan")  # wrk's and the origin's CPU use, of CPU 1
 
 
 @dataclass
@@ -624,7 +525,8 @@ def measure(
         leftovers = {pid: command_line(pid) for pid in pids[1:]}
         log(f"{row.name}: measuring {args.duration} s ({len(pids)} process(es))")
         client_before = children_cpu()
-        with Probe(pids, server_log, steal_cpu=server_cpu) as probe:
+        origin = Probe(env.origin_pids, env.origin_log or server_log, steal_cpu=CLIENT_CPU)
+        with Probe(pids, server_log, steal_cpu=server_cpu) as probe, origin:
             output = load(args.duration)
         client_cpu_s = children_cpu() - client_before
         if process.poll() is not None:
@@ -639,11 +541,17 @@ def measure(
     assert result.p99_ms is not None
     if scenario.throughput:
         rate = result.bytes_read / result.seconds / 1e6
-        cpu = 1000 * probe.cpu / (result.bytes_read / 1e9)
+        per_unit = 1000 / (result.bytes_read / 1e9)  # CPU seconds -> ms per GB
     else:
         rate = result.requests_per_s
-        cpu = probe.cpu / result.requests * 1e6
+        per_unit = 1e6 / result.requests  # CPU seconds -> µs per request
     notes = wrk_notes(result) + probe.notes()
+    cpu1_pct = 100 * (client_cpu_s + origin.cpu) / result.seconds
+    if env.origin_pids and cpu1_pct > CPU1_BUSY_PERCENT:
+        notes.append(
+            f"CPU {CLIENT_CPU} was {cpu1_pct:.0f}% busy with wrk and the origin: the client "
+            "side may be the limit"
+        )
     if result.seconds > STALL_FACTOR * args.duration + 1:
         notes.append(
             f"wrk ran {result.seconds:.1f} s instead of {args.duration} s (connections left "
@@ -652,9 +560,11 @@ def measure(
     return Sample(
         rate=rate,
         p99_ms=result.p99_ms,
-        cpu=cpu,
+        cpu=probe.cpu * per_unit,
         wrk_cpu_pct=100 * client_cpu_s / result.seconds,
         notes=notes,
+        origin_cpu=origin.cpu * per_unit if env.origin_pids else float("nan"),
+        cpu1_pct=cpu1_pct if env.origin_pids else float("nan"),
     )
 
 
@@ -666,8 +576,30 @@ def run_scenario(
     args: argparse.Namespace,
     logs: Path,
 ) -> list[RowResult]:
-    """Every row `args.runs` times, interleaved; a row that fails is not retried."""
+    """Every row `args.runs` times, interleaved; a row that fails is not retried.  The
+    scenario's origin, if it has one, runs meanwhile; if it cannot start, every row is
+    skipped."""
     results = [RowResult(row, skipped=unusable.get(row.name)) for row in rows]
+    if scenario.origin is None or all(r.skipped for r in results):
+        run_rows(scenario, results, env, args, logs)
+        return results
+    try:
+        with scenario.origin(env, logs, args.start_timeout):
+            run_rows(scenario, results, env, args, logs)
+    except PeerError as exc:
+        log(f"{scenario.name}: the origin failed: {summary(str(exc))}")
+        for result in results:
+            result.skipped = result.skipped or f"the origin: {exc}"
+    return results
+
+
+def run_rows(
+    scenario: Scenario,
+    results: list[RowResult],
+    env: Env,
+    args: argparse.Namespace,
+    logs: Path,
+) -> None:
     for run in range(1, args.runs + 1):
         for result in results:
             if result.skipped is not None:
@@ -681,7 +613,6 @@ def run_scenario(
                 continue
             result.samples.append(sample)
             result.notes += [f"run {run}: {note}" for note in sample.notes]
-    return results
 
 
 # --- setup -----------------------------------------------------------------------------------
@@ -758,6 +689,8 @@ def table(scenario: Scenario, results: list[RowResult]) -> list[str]:
         if any(base(r.row) in names for r in results)
     ]
     head = ["peer", "server", rate, "p99 ms", cpu, "wrk CPU %"]
+    origin = scenario.origin is not None
+    head += [f"origin {cpu}", f"CPU {CLIENT_CPU} %"] if origin else []
     head += [header for header, _ in ratios] + [f"{rate} per run"]
     lines = ["| " + " | ".join(head) + " |", "|---|---|" + "---:|" * (len(head) - 2)]
     for result in results:
@@ -771,6 +704,11 @@ def table(scenario: Scenario, results: list[RowResult]) -> list[str]:
                 f"{result.median('cpu'):,.0f}",
                 f"{result.median('wrk_cpu_pct'):.0f}",
             ]
+            if origin:
+                cells += [
+                    f"{result.median('origin_cpu'):,.0f}",
+                    f"{result.median('cpu1_pct'):.0f}",
+                ]
             cells += [ratio_text(results, result.row.name, base(result.row)) for _, base in ratios]
             cells.append(" / ".join(fmt_rate(sample.rate) for sample in result.samples))
         lines.append("| " + " | ".join(cells) + " |")
@@ -844,9 +782,11 @@ def method_lines(args: argparse.Namespace) -> list[str]:
             f"freshly started server: {args.warmup} s of warm-up, then {args.duration} s of "
             f"`wrk -t1 -c{args.connections} --latency` ({args.big_connections} connections for "
             f"the 100 MiB file); server pinned to CPU {SERVER_CPU} and wrk to CPU {CLIENT_CPU} "
-            "(workers scenario: neither pinned, wrk -t2). Columns are medians over the runs; "
-            "ratios are ratios of the median rates. CPU = the server's user+system time "
-            "(all its processes and threads, from /proc) over the measured run. No access logs."
+            "(workers scenario: neither pinned, wrk -t2; a scenario's origin server, if any, "
+            f"on CPU {CLIENT_CPU} beside wrk). Columns are medians over the runs; ratios are "
+            "ratios of the median rates. CPU = the server's user+system time (all its "
+            "processes and threads, from /proc; for a proxy, the proxy's alone) over the "
+            "measured run. No access logs."
         ),
     ]
 
@@ -970,12 +910,13 @@ def main(argv: list[str] | None = None) -> int:
     if not all_rows:
         log("error: none of the selected peers applies to the selected scenarios")
         return 2
-    static_needed = any(name.startswith("static") for name in args.scenarios)
+    files_needed = any(SCENARIOS[name].check_path == SMALL_PATH for name in rows)
+    curl_needed = any(SCENARIOS[name].check_big_body for name in rows)
     try:
         check_machine()
         wrk = ensure_wrk()
         python = ensure_venv(args.venv.resolve())
-        programs = {"curl": which_or_apt("curl", "curl")} if "static-100m" in rows else {}
+        programs = {"curl": which_or_apt("curl", "curl")} if curl_needed else {}
     except SetupError as exc:
         log(f"error: {exc}")
         return 2
@@ -986,7 +927,7 @@ def main(argv: list[str] | None = None) -> int:
     env = Env(python=python, wrk=wrk, scratch=scratch, programs=programs)
     try:
         unusable = prepare_rows(all_rows, env)
-        if static_needed:
+        if files_needed:
             env.docroot = scratch / "www"
             log(f"writing the test files into {env.docroot}")
             env.digests = make_files(env.docroot)
