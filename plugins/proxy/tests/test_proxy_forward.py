@@ -184,3 +184,34 @@ def test_a_subclass_may_have_the_body_buffered_first(plugserve_server: Any, echo
                              proxies={"http": proxy.url})
     assert response.json()["body_length"] == 300_000
     assert bodies == [b"q" * 300_000]
+
+
+def _connect(proxy: Any, port: int) -> socket.socket:
+    """A CONNECT tunnel through `proxy` to 127.0.0.1:`port`, its 200 head read."""
+    sock = socket.create_connection(("127.0.0.1", proxy.port), timeout=5)
+    sock.sendall(f"CONNECT 127.0.0.1:{port} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+    head = b""
+    while not head.endswith(b"\r\n\r\n"):
+        head += sock.recv(1)
+    assert head.startswith(b"HTTP/1.1 200 ")
+    return sock
+
+
+def test_connect_tunnels_count_and_idle_out(plugserve_server: Any) -> None:
+    """A CONNECT tunnel counts towards --max-connections, and a silent one is closed after
+    --tunnel-idle-timeout (and its destination connection with it)."""
+    destination = socket.create_server(("127.0.0.1", 0))
+    port = destination.getsockname()[1]
+    _settings.use(_settings.ProxySettings(connect_ports=frozenset({port})))
+    proxy = plugserve_server(ForwardProxyResource(), max_connections=1,
+                             tunnel_idle_timeout_s=0.5)
+    with _connect(proxy, port) as tunnel:
+        far, _ = destination.accept()
+        with far, RawClient.to(proxy) as other:
+            other.send(b"GET http://127.0.0.1:1/ HTTP/1.1\r\nHost: 127.0.0.1:1\r\n\r\n")
+            assert other.response().status == 503  # the tunnel holds the only connection
+            tunnel.settimeout(5)
+            assert tunnel.recv(1) == b""  # idle: the proxy closed it
+            far.settimeout(5)
+            assert far.recv(1) == b""  # and the destination side too
+    destination.close()
