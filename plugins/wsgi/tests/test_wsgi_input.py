@@ -141,8 +141,9 @@ def test_unread_body_does_not_break_the_connection(serve):
 # -- bodies that never complete ----------------------------------------------------------------
 
 
-def counting_app(results, closed):
-    """Reads the whole body in pieces; records what it read, or the error it got."""
+def counting_app(results, closed, started=None):
+    """Reads the whole body in pieces; records what it read, or the error it got.  `started`,
+    if given, is set when the app is called."""
 
     class Body:
         def __iter__(self):
@@ -152,6 +153,8 @@ def counting_app(results, closed):
             closed.set()
 
     def app(environ, start_response):
+        if started is not None:
+            started.set()
         total = 0
         try:
             while data := environ["wsgi.input"].read(8192):
@@ -169,12 +172,19 @@ def counting_app(results, closed):
 def test_body_over_the_limit_while_streaming(serve):
     results: list[object] = []
     closed = threading.Event()
-    server = serve(counting_app(results, closed), max_body_bytes=100_000)
+    started = threading.Event()
+    server = serve(counting_app(results, closed, started), max_body_bytes=100_000)
+    chunk = b"2000\r\n" + b"x" * 0x2000 + b"\r\n"
     with Client(server) as client:
-        client.send(b"POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n")
+        # 72 KiB, past the 64 KiB window that starts the application's thread and within the
+        # limit: the application must be reading when the limit is passed.  (A body that
+        # overruns before the thread starts is answered 413 without calling it at all.)
+        client.send(b"POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n"
+                    + chunk * 9)
+        assert started.wait(5)
         try:
-            for _ in range(20):
-                client.send(b"2000\r\n" + b"x" * 0x2000 + b"\r\n")
+            for _ in range(11):
+                client.send(chunk)
         except (BrokenPipeError, ConnectionResetError):
             pass
         assert client.response().status == 413
