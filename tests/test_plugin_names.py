@@ -45,8 +45,8 @@ def test_a_first_party_name_is_never_a_standard_library_module():
     assert result.returncode == 2
     assert ("--plugin cgi: the cgi plugin is not installed (distribution plugserve-cgi): from a "
             "plugserve checkout, pip install ./plugins/cgi") in result.stderr
-    vhost = plugserve_command("plugins", "--plugin", "vhost")  # no module of that name at all
-    assert vhost.returncode == 2 and "pip install ./plugins/vhost" in vhost.stderr
+    distrib = plugserve_command("plugins", "--plugin", "distrib")  # no module of that name
+    assert distrib.returncode == 2 and "pip install ./plugins/distrib" in distrib.stderr
 
 
 def test_an_installed_entry_point_wins_over_a_module_of_the_same_name(tmp_path):
@@ -84,13 +84,12 @@ def test_every_option_of_an_installed_first_party_plugin_is_in_the_table():
         options = {o for action in parser._actions for o in action.option_strings}
         assert options == set(known.options), impl.plugin_name
         checked.add(impl.plugin_name)
-    assert checked >= {"static", "rpy", "wsgi"}
+    assert checked >= {"static", "rpy", "wsgi", "proxy", "vhost"}
 
 
 @pytest.mark.parametrize(
     ("args", "plugin"),
-    [(["--vhost", "a.example=DIR"], "vhost"), (["--vhost-dir=DIR"], "vhost"),
-     (["--trust-forwarded"], "vhost"), (["--cgi-dir", "/cgi-bin=DIR"], "cgi"),
+    [(["--cgi-dir", "/cgi-bin=DIR"], "cgi"),
      (["--php"], "cgi"), (["--user"], "distrib"), (["--personal"], "distrib"),
      (["--session-store", "redis://127.0.0.1"], "redis")],
 )
@@ -109,6 +108,10 @@ def test_an_option_of_a_disabled_plugin_says_how_to_enable_it(tmp_path):
     assert blocked.returncode == 2
     assert ("--path needs the static plugin (distribution plugserve-static), which is installed, "
             "but --no-plugin static disabled it: drop that option") in blocked.stderr
+    vhost = plugserve_command("--no-plugin", "vhost", "--vhost", "a.example=DIR")
+    assert vhost.returncode == 2
+    assert ("--vhost needs the vhost plugin (distribution plugserve-vhost), which is installed, "
+            "but --no-plugin vhost disabled it: drop that option") in vhost.stderr
     env = {**os.environ, "PLUGSERVE_DISABLE_PLUGIN_AUTOLOAD": "1"}
     off = plugserve_command("--mime-type", ".x=text/plain", env=env)
     assert off.returncode == 2

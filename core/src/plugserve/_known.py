@@ -62,8 +62,9 @@ KNOWN_PLUGINS: Mapping[str, KnownPlugin] = _table(
         "--proxy-idle-timeout", "--proxy-allow-client", "--proxy-allow-destination",
         "--proxy-connect-ports", "--no-forwarded-headers",
     )),
-    KnownPlugin("vhost", "plugserve-vhost", "--vhost NAME=DIR",
-                ("--vhost", "--vhost-dir", "--trust-forwarded")),
+    KnownPlugin("vhost", "plugserve-vhost", "--vhost NAME=DIR", (
+        "--vhost", "--vhost-default", "--vhost-dir", "--vhost-dir-refresh", "--trust-forwarded",
+    )),
     KnownPlugin("cgi", "plugserve-cgi", "--cgi-dir URL=DIR", ("--cgi-dir", "--php")),
     KnownPlugin("distrib", "plugserve-distrib", "--user / --personal", ("--user", "--personal")),
     KnownPlugin("redis", "plugserve-redis", "",
