@@ -72,19 +72,19 @@ class _HostResource(Resource):
 
 
 def _split_host(segment: bytes, default_port: int) -> tuple[bytes | None, int | None]:
-    """(host as it goes in Host, port) from `HOST[:PORT]`; None where it is malformed."""
+    """(host as it goes in Host, port) from `HOST[:PORT]`; None where it is malformed
+    (`example.com:` with an empty port, `[::1` without its bracket, `a:1:2`)."""
     if segment.startswith(b"["):
-        name, _, tail = segment.partition(b"]")
-        name += b"]"
-        port_text = tail[1:] if tail.startswith(b":") else (None if tail else b"")
+        name, bracket, tail = segment.partition(b"]")
+        name += bracket
+        sep, port_text = tail[:1], tail[1:]
+        if not bracket or sep not in (b"", b":"):
+            return None, None
     else:
         name, sep, port_text = segment.partition(b":")
-        port_text = port_text if sep else b""
-        if b":" in port_text:
-            return None, None
-    if port_text is None or host_key(name) is None:
+    if host_key(name) is None:
         return None, None
-    if not port_text:
+    if not sep:
         return name.lower(), default_port
     if not port_text.isdigit() or not 0 < int(port_text) < 65536:
         return name.lower(), None
