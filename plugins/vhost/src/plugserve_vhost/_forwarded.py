@@ -5,9 +5,9 @@ From a peer in the trusted ranges, and only from one, `Forwarded` (RFC 7239) or 
 scheme and port, so that `getClientAddress`, `getClientIP`, `isSecure`, `prePathURL` and the
 access log show the real client.  The chain of addresses is read from the right, past every
 trusted proxy: the first untrusted address is the client (a client cannot forge the part
-its own proxies added).  Host and scheme come from the hop that named that client in
-`Forwarded`, or from the last `X-Forwarded-Host`/`-Proto` value, the one our trusted peer
-set."""
+its own proxies added).  Host and scheme come from the trusted hop nearest the client that
+states them: in `Forwarded`, its element; with X-Forwarded-*, the last `-Host`/`-Proto`/`-Port`
+value, the one our trusted peer set."""
 
 from __future__ import annotations
 
@@ -124,25 +124,27 @@ def apply_forwarded(request: Request) -> None:
             return
     else:
         elements = _x_forwarded(request)
-    chosen: dict[bytes, bytes] | None = None
+    walked: list[dict[bytes, bytes]] = []
     client: tuple[IP, int] | None = None
     # Walk left from our peer while the hop we are at is a trusted proxy.
     for element in reversed(elements):
         if not _is_trusted(current):
             break
+        walked.append(element)
         node = parse_node(element.get(b"for", b""))
-        chosen = element
         if node is None:
             break  # unknown or hidden: the client is not known beyond this proxy
         client = node
         current = node[0]
-    if chosen is None:
-        return
     if client is not None:
         ip, port = client
         kind = IPv6Address if ip.version == 6 else IPv4Address
         request.client = kind("TCP", ip.compressed, port)
-    _set_host(request, chosen)
+    # Host and scheme: from the trusted hop nearest the client that states them.
+    for element in reversed(walked):
+        if b"host" in element or b"proto" in element or b"port" in element:
+            _set_host(request, element)
+            break
 
 
 def _set_host(request: Request, element: dict[bytes, bytes]) -> None:
@@ -173,5 +175,5 @@ def _name_and_port(host: bytes) -> tuple[bytes, int | None]:
     tail = host.rsplit(b"]", 1)[-1]
     if b":" in tail:
         name, _, port = host.rpartition(b":")
-        return name, int(port) if 0 < int(port) < 65536 else None
+        return name, int(port) if port.isdigit() and 0 < int(port) < 65536 else None
     return host, None
