@@ -7,8 +7,9 @@ also runs every file as a script on tcp:0 to check the run lines.
 
 The static.File configurations (examples/guide/static_*.py) are served and checked by
 test_static_guide_examples.py, .rpy scripts in test_rpy_guide_examples.py, WSGI in
-test_wsgi_guide_examples.py.  Skipped (other plugins serve them): proxies,
-virtual hosts and VHostMonster, distrib (spreadable) servers, CGI and As-Is files.
+test_wsgi_guide_examples.py, proxies in test_proxy_guide_examples.py, virtual hosts in
+test_vhost_guide_examples.py.  Skipped (other plugins serve them): distrib (spreadable)
+servers, CGI and As-Is files.
 """
 
 from __future__ import annotations
@@ -56,9 +57,9 @@ def load(name: str, monkeypatch: pytest.MonkeyPatch) -> ModuleType:
 
 
 def test_every_example_file_is_tested() -> None:
-    # static_*.py, wsgi_*.py, proxy_*.py: test_static/wsgi/proxy_guide_examples.py
+    # static_*.py, wsgi_*.py, proxy_*.py, vhost_*.py: test_{static,wsgi,proxy,vhost}_guide_examples
     names = [p.stem for p in GUIDE.glob("*.py")
-             if not p.stem.startswith(("static_", "wsgi_", "proxy_"))]
+             if not p.stem.startswith(("static_", "wsgi_", "proxy_", "vhost_"))]
     assert sorted(names) == sorted(EXAMPLES)
 
 
