@@ -43,8 +43,9 @@ class HTTPChannel(_Channel):
 class HTTPFactory:
     """Builds the channel of each connection (Twisted's `twisted.web.http.HTTPFactory`).
 
-    `logPath` is where `plugserve.run`/`serve` write the access log, as for a Site; `timeout`,
-    `logFormatter` and `reactor` are accepted and ignored (use the timeout options)."""
+    `logPath` is where `plugserve.run`/`serve` write the access log, as for a Site, in the
+    format of `logFormatter` if given; `timeout` and `reactor` are accepted and ignored (use
+    the timeout options)."""
 
     protocol: ClassVar[type[_Channel]] = HTTPChannel
     timeOut: float = 60
@@ -57,6 +58,7 @@ class HTTPFactory:
         reactor: Any = None,
     ) -> None:
         self.logPath = logPath
+        self.logFormatter = logFormatter
         self.timeOut = timeout
 
     def buildProtocol(self, addr: Any) -> _Channel:

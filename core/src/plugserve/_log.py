@@ -14,6 +14,7 @@ import os
 import select
 import stat
 import sys
+from collections.abc import Callable
 from typing import IO, TYPE_CHECKING, Final
 
 from ._date import clf_now
@@ -21,7 +22,20 @@ from ._date import clf_now
 if TYPE_CHECKING:
     from ._request import Request
 
-__all__ = ["AccessLog", "combined_log_line", "configure_error_log", "tag_error_log_with_pid"]
+__all__ = [
+    "AccessLog",
+    "LogFormatter",
+    "combinedLogFormatter",
+    "combined_log_line",
+    "configure_error_log",
+    "proxiedLogFormatter",
+    "tag_error_log_with_pid",
+]
+
+#: Twisted's `Site(logFormatter=...)`: (timestamp "[03/Dec/2026:15:41:34 +0000]", request)
+#: -> the line, without its newline.
+LogFormatter = Callable[[str, "Request"], str]
+_error_log = logging.getLogger("plugserve")
 
 #: Lines are written once this many bytes wait, and within _FLUSH_DELAY_S anyway.
 _BUFFER_BYTES: Final = 65536
@@ -39,24 +53,57 @@ def _escape(value: bytes) -> str:
     return value.decode("latin-1").translate(_ESCAPES)
 
 
-def combined_log_line(request: Request) -> str:
+def combined_log_line(request: Request, timestamp: str | None = None,
+                      client: str | None = None) -> str:
     """`host - - [time] "request line" status length "referer" "user-agent"`, then any
-    `key=value` of `request.log_fields`."""
-    client = getattr(request.client, "host", None) or "-"
+    `key=value` of `request.log_fields`.  `timestamp` (with its brackets) and `client`
+    replace the current time and the request's client address."""
+    if client is None:
+        client = getattr(request.client, "host", None) or "-"
     headers = request.requestHeaders
     referer = headers._last(b"referer")
     agent = headers._last(b"user-agent")
     length = request.sentLength or "-"
     code = request.code if request.startedWriting else 499
     line = (
-        f'{client} - - [{clf_now()}] "{_escape(request.method)} {_escape(request.uri)} '
-        f'{_escape(request.clientproto)}" {code} {length} '
+        f'{client} - - {timestamp or f"[{clf_now()}]"} "{_escape(request.method)} '
+        f'{_escape(request.uri)} {_escape(request.clientproto)}" {code} {length} '
         f'"{_escape(referer) if referer else "-"}" "{_escape(agent) if agent else "-"}"'
     )
     fields = request.__dict__.get("log_fields")
     if fields:  # a resource's notes (Request.log_fields), after the combined format
         line += "".join(f" {key}={_escape(str(value).encode())}" for key, value in fields.items())
     return line + "\n"
+
+
+def combinedLogFormatter(timestamp: str, request: Request) -> str:
+    """Twisted's `twisted.web.http.combinedLogFormatter`: the combined line (the address is not
+    quoted, as in standard CLF), for `Site(logFormatter=...)`."""
+    return combined_log_line(request, timestamp)[:-1]
+
+
+def proxiedLogFormatter(timestamp: str, request: Request) -> str:
+    """Twisted's `proxiedLogFormatter`: the combined line with the client taken from the first
+    `X-Forwarded-For` entry (`-` without one).  Any client can write that header: behind
+    a front proxy prefer `--trust-forwarded` (plugserve-vhost), which checks who sent it."""
+    forwarded = request.requestHeaders._last(b"x-forwarded-for")
+    first = forwarded.split(b",")[0].strip() if forwarded else b""
+    return combined_log_line(request, timestamp, _escape(first) if first else "-")[:-1]
+
+
+def _site_line(request: Request) -> str:
+    """The line of `request`: its Site's `logFormatter`'s if it has one, else combined.  A
+    formatter that raises is logged, and the combined line is written instead."""
+    formatter: LogFormatter | None = getattr(getattr(request, "site", None), "logFormatter",
+                                             None)
+    if formatter is None:
+        return combined_log_line(request)
+    try:
+        return formatter(f"[{clf_now()}]", request) + "\n"
+    except Exception:  # noqa: BLE001 - user code: log it, never lose the line
+        _error_log.exception("the Site's logFormatter %r failed; wrote the combined line",
+                             formatter)
+        return combined_log_line(request)
 
 
 class AccessLog:
@@ -90,7 +137,7 @@ class AccessLog:
     def log(self, request: Request) -> None:
         """Buffer the line of a finished (or abandoned) request; written within half a second,
         or at once when _BUFFER_BYTES are waiting."""
-        line = combined_log_line(request)
+        line = _site_line(request)
         self._lines.append(line)
         self._size += len(line)
         if self._size >= _BUFFER_BYTES:

@@ -7,6 +7,9 @@ and the protocol factories.
 - `evaluate_preconditions(method, headers, etag, last_modified)` and `if_range_holds(...)`:
   RFC 9110 §13 conditional requests, as static files answer them; `Request.setETag` and
   `Request.setLastModified` are built on the same code.
+- `combinedLogFormatter` and `proxiedLogFormatter`: access-log formats for
+  `Site(logFormatter=...)`, as in Twisted (the proxied one names the first `X-Forwarded-For`
+  address, which any client can write; `--trust-forwarded` checks who sent it).
 - `HTTPFactory`, `HTTPChannel` and `Request`: Twisted's way of serving below the resource tree.
   A `plugserve.server.Site` is an `HTTPFactory`; see docs/writing-plugins.md, "Protocol
   factories".
@@ -19,6 +22,7 @@ from ._conditional import PRECONDITIONS, if_range_holds
 from ._conditional import evaluate as evaluate_preconditions
 from ._date import datetimeToString, stringToDatetime
 from ._factory import HTTPChannel, HTTPFactory
+from ._log import combinedLogFormatter, proxiedLogFormatter
 from ._request import Request
 from ._status import *  # noqa: F403 - the status constants, RESPONSES, CACHED: Twisted's names
 
@@ -27,9 +31,11 @@ __all__ = [
     "HTTPChannel",
     "HTTPFactory",
     "Request",
+    "combinedLogFormatter",
     "datetimeToString",
     "evaluate_preconditions",
     "if_range_holds",
+    "proxiedLogFormatter",
     "stringToDatetime",
 ]
 __all__ += _status.__all__

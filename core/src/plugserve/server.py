@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Final, Protocol, cast
 
 from ._factory import HTTPChannel, HTTPFactory
 from ._forms import FormError, parse_form_body
+from ._log import LogFormatter
 from ._reactor import reactor as _default_reactor
 from ._render import NOT_DONE_YET, render_request, traceback_html
 from ._request import Request
@@ -67,7 +68,7 @@ class Site(HTTPFactory):
         requestFactory: type[Request] | None = None,
         logPath: str | None = None,
         timeout: float = 60,
-        logFormatter: Any = None,
+        logFormatter: LogFormatter | None = None,
         reactor: Any = None,
         *,
         parsePOSTFormSubmission: bool = True,
@@ -77,6 +78,9 @@ class Site(HTTPFactory):
             self.requestFactory = requestFactory
         self.logPath = logPath
         self.timeout = timeout
+        #: `(timestamp, request) -> line` for the access log (`plugserve.http`'s
+        #: `combinedLogFormatter`, `proxiedLogFormatter` or your own); None: combined.
+        self.logFormatter: LogFormatter | None = logFormatter
         self.parsePOSTFormSubmission = parsePOSTFormSubmission
         #: The clock sessions use (`seconds()`, `callLater()`), as Twisted's `Site.reactor`:
         #: plugserve's reactor unless one is given (a test's `plugserve.testing.Clock`).
