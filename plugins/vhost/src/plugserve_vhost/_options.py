@@ -47,15 +47,20 @@ def _folder(path: str, flag: str) -> str:
 
 
 def _hosts(config: Config) -> list[tuple[str, str]]:
-    found = []
+    found: list[tuple[str, str]] = []
+    seen: dict[object, str] = {}
     for item in config.option("vhost") or ():
         name, sep, path = item.partition("=")
         if not sep or not name or not path:
             raise UsageError(f"--vhost {item}: give NAME=DIR, e.g. --vhost example.com=/srv/www")
         try:
-            name_key(name)
+            key = name_key(name)
         except ValueError as exc:
             raise UsageError(f"--vhost {item}: {exc}") from None
+        if key in seen:
+            raise UsageError(f"--vhost {item}: {name!r} is the same host as {seen[key]!r}, "
+                             "named twice; give each host one --vhost")
+        seen[key] = name
         found.append((name, _folder(path, f"--vhost {name}=")))
     return found
 
