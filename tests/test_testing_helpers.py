@@ -1,12 +1,14 @@
 """plugserve.testing's own helpers mean what they say: `has_read` is true only once the server
-has read every byte the client sent, and `Clock` moves only when advanced."""
+has read every byte the client sent, `Clock` moves only when advanced, and a Site's `logPath`
+is where the access log goes with `plugins=` too."""
 
 from __future__ import annotations
 
 import threading
+from pathlib import Path
 
 from plugserve.resource import Resource
-from plugserve.server import NOT_DONE_YET, Request
+from plugserve.server import NOT_DONE_YET, Request, Site
 from plugserve.testing import Clock, eventually
 
 from tests.wire import RawClient, ServerFactory
@@ -53,3 +55,23 @@ def test_clock_moves_only_when_advanced() -> None:
     clock.advance(1.1)
     assert made == ["one", "chained", "two"] and clock.seconds() == 2.0
     assert not first.active() and clock.getDelayedCalls() == []
+
+
+class Hello(Resource):
+    isLeaf = True
+
+    def render_GET(self, request: Request) -> bytes:
+        return b"hello"
+
+
+class Plugin:
+    """A plugin with no hooks: enough to make the server build its hooks from `plugins=`."""
+
+
+def test_a_sites_log_path_is_honoured_with_plugins(plugserve_server: ServerFactory,
+                                                  tmp_path: Path) -> None:
+    log = tmp_path / "access.log"
+    server = plugserve_server(Site(Hello(), logPath=str(log)), plugins=[Plugin()],
+                              access_log=True)
+    assert server.get("/x").status == 200
+    assert eventually(lambda: log.exists() and '"GET /x HTTP/1.1" 200' in log.read_text())

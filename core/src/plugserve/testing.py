@@ -86,7 +86,8 @@ class TestServer:
             settings["options"] = MappingProxyType(dict(settings["options"]))
         self.config = Config(**settings)
         if plugins and hooks is None:
-            hooks = plugin_hooks(*plugins, config=self.config)
+            hooks = plugin_hooks(*plugins, config=self.config,
+                                 log_path=getattr(site, "logPath", None))
         #: What is served: a Site (a resource given is wrapped in one), or another factory.
         #: Typed Any: tests reach into a Site's resource tree or a factory's own attributes.
         served = isinstance(site, (Site, HTTPFactory)) or is_factory(site)
@@ -278,11 +279,14 @@ def eventually(predicate: Callable[[], object], timeout: float = 10) -> bool:
     return bool(predicate())
 
 
-def plugin_hooks(*plugins: object, config: Config | None = None) -> Hooks:
+def plugin_hooks(*plugins: object, config: Config | None = None,
+                 log_path: str | None = None) -> Hooks:
     """Hooks with the core's defaults plus `plugins` (modules or objects with @hookimpl
-    functions), configured with `config`: how a plugin's tests exercise its hooks."""
+    functions), configured with `config`: how a plugin's tests exercise its hooks.  The access
+    log (if `config.access_log`) goes to `config.logfile`, else `log_path` (a Site's
+    `logPath`, which `plugserve.run` honours too), else stderr."""
     config = config or Config()
-    pm = default_plugin_manager(config)
+    pm = default_plugin_manager(config, log_path)
     for plugin in plugins:
         pm.register(plugin)
     hooks = Hooks(pm)
