@@ -7,6 +7,8 @@ from __future__ import annotations
 import ipaddress
 import json
 import logging
+import time
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -55,6 +57,9 @@ CASES = [
      "2001:db8::1", True, "https://example.com/"),
     ((LOOPBACK, TEN), {"Forwarded": "for=203.0.113.9, for=_hidden, for=10.0.0.5"},
      "10.0.0.5", False, "http://backend.internal:8080/"),
+    # the client hidden, the scheme stated: the Host header (with its port) is the front's
+    ((LOOPBACK,), {"Forwarded": "for=unknown;proto=https"},
+     "127.0.0.1", True, "https://backend.internal:8080/"),
     # Forwarded wins over X-Forwarded-For
     ((LOOPBACK,), {"Forwarded": "for=192.0.2.60", "X-Forwarded-For": "203.0.113.9"},
      "192.0.2.60", False, "http://backend.internal:8080/"),
@@ -105,3 +110,19 @@ def test_a_bad_cidr_is_refused() -> None:
     assert _forwarded.parse_node(b"unknown") is None
     assert _forwarded.parse_node(b'"[2001:db8::1]:80"') == (
         ipaddress.ip_address("2001:db8::1"), 80)
+
+
+def test_the_access_log_names_the_forwarded_client(plugserve_server: Any, tmp_path: Path) -> None:
+    log = tmp_path / "access.log"
+    server = plugserve_server(Tell("root"), plugins=[_plugin], access_log=True,
+                              logfile=str(log))
+    _forwarded.use((LOOPBACK,))
+    assert server.get("/page", headers={"X-Forwarded-For": "203.0.113.9"}).status == 200
+    _forwarded.use(())
+    assert server.get("/other", headers={"X-Forwarded-For": "203.0.113.9"}).status == 200
+    deadline = time.monotonic() + 5
+    while log.read_text().count("\n") < 2 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    first, second = log.read_text().splitlines()
+    assert first.startswith("203.0.113.9 - - [") and '"GET /page HTTP/1.1" 200' in first
+    assert second.startswith("127.0.0.1 - - [")
