@@ -68,13 +68,15 @@ class Row:
 @dataclass(frozen=True)
 class Target:
     """A target of the issues: `row`'s rate ≥ `goal` times `base`'s rate (or, `p99`, `row`'s
-    p99 latency not above `base`'s)."""
+    p99 latency not above `base`'s; or, `cpu`, `row`'s CPU per request at most `goal` times
+    `base`'s)."""
 
     what: str
     row: str
     base: str
     goal: float = 1.0
     p99: bool = False
+    cpu: bool = False
 
 
 @dataclass(frozen=True)
@@ -150,3 +152,7 @@ def p99_targets(rows: tuple[Row, ...], base: str = "twisted") -> tuple[Target, .
 
 def rate_target(what: str, row: str, base: str, goal: float) -> Target:
     return Target(f"{what}: {row} ≥ {goal:g}x {base}", row, base, goal)
+
+
+def cpu_target(what: str, row: str, base: str, goal: float) -> Target:
+    return Target(f"{what}: {row} CPU/req ≤ {goal:g}x {base}'s", row, base, goal, cpu=True)

@@ -4,7 +4,8 @@
 Scenarios (`--scenarios`): hello-keepalive, hello-close (`Connection: close` on every request),
 static-4k, static-100m, wsgi-hello, workers (plugserve `--workers 2` against `--workers 1`),
 and proxy-4k and proxy-100m (the 4 KiB and the 100 MiB file through a reverse proxy to one
-nginx origin on CPU 1; built in proxy.py).
+nginx origin on CPU 1; built in proxy.py), and vhost-4k (the 4 KiB file through a
+NameVirtualHost, against plugserve --path; built in vhost.py).
 Peers (`--peers`): plugserve-h11 and plugserve-httptools (the `plugserve` command with
 `--http h11|httptools`), twisted, aiohttp, uvicorn-h11, uvicorn-httptools, nginx, gunicorn,
 waitress and nginx-keepalive, each in the scenarios it applies to (in wsgi-hello, `plugserve-*`
@@ -22,15 +23,15 @@ per target of the issues.  A full run (every scenario and peer, no --quick) writ
 bench/RESULTS.md; other runs write bench/.venv/bench-logs/last-run.md (or --output).
 
 It installs what it needs: wrk, curl and nginx from Debian (apt-get) and the Python peers into
-bench/.venv (plugserve, plugserve-static, plugserve-wsgi and plugserve-proxy as editable
-installs).
+bench/.venv (plugserve, plugserve-static, plugserve-wsgi, plugserve-proxy and plugserve-vhost
+as editable installs).
 
 Usage: python3 bench/run.py [--scenarios a,b] [--peers a,b] [--runs 3] [--duration 10]
        python3 bench/run.py --quick --scenarios hello-keepalive --peers plugserve-h11,twisted
 
 Exit status: 0 if every row was measured, 1 if some row was skipped, 2 on a setup error.
-Only the standard library is used here (and in _common.py, _rows.py, static.py and proxy.py,
-which it imports).
+Only the standard library is used here (and in _common.py, _rows.py, static.py, proxy.py and
+vhost.py, which it imports).
 """
 
 from __future__ import annotations
@@ -52,6 +53,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import proxy
+import vhost
 from _common import (
     BENCH_DIR,
     CLIENT_CPU,
@@ -157,6 +159,7 @@ NEEDS: dict[str, Need] = {
     "nginx": Need(program="nginx"),
     "curl": Need(program="curl"),
     **proxy.NEEDS,
+    **vhost.NEEDS,
 }
 
 
@@ -429,6 +432,7 @@ def build_scenarios() -> dict[str, Scenario]:
         ),
     )
     scenarios += proxy.proxy_scenarios()
+    scenarios += vhost.vhost_scenarios()
     return {scenario.name: scenario for scenario in scenarios}
 
 
@@ -648,7 +652,9 @@ def prepare(need_name: str, env: Env) -> None:
 def prepare_rows(rows: list[Row], env: Env) -> dict[str, str]:
     """Install what `rows` need; the reason each row that cannot run is skipped, by name."""
     failed: dict[str, str] = {}
-    order = ["plugserve"] + [n for n in NEEDS if n != "plugserve"]  # flags need plugserve
+    # Flags last: they read `plugserve --help`, which must see every plugin installed first.
+    rest = sorted((n for n in NEEDS if n != "plugserve"), key=lambda n: NEEDS[n].flag is not None)
+    order = ["plugserve", *rest]
     wanted = {need for row in rows for need in row.needs}
     for need_name in (n for n in order if n in wanted):
         try:
@@ -729,6 +735,14 @@ def target_line(scenario: Scenario, target: Target, results: list[RowResult]) ->
         return (
             f"- {label}: {got:.2f} ms against {limit:.2f} ms: **NOT met** "
             f"({100 * (got / limit - 1):.0f}% higher)."
+        )
+    if target.cpu:
+        got = mine.median("cpu") / base.median("cpu")
+        if got <= target.goal:
+            return f"- {label}: {got:.3f}x: **met**."
+        return (
+            f"- {label}: {got:.3f}x: **NOT met** ({100 * (got - 1):.1f}% more CPU per "
+            f"request, {100 * (target.goal - 1):g}% allowed)."
         )
     got = mine.median("rate") / base.median("rate")
     if got >= target.goal:
