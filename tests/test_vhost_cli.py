@@ -5,32 +5,29 @@ never reachable from another, and bad options refused at start-up in one line.""
 
 from __future__ import annotations
 
-import socket
 import time
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
+from plugserve.testing import RawClient
 
 from tests.cli_helpers import LOOPBACK, plugserve_command, running
 
 
 def raw(url: str, target: str, host: str | None, method: str = "GET") -> tuple[int, bytes]:
     """(status, body) of one request sent byte for byte, so that targets and Host values
-    reach the server exactly as written."""
+    reach the server exactly as written; the answer is read by the strict raw client."""
     parts = urlsplit(url)
     assert parts.hostname is not None and parts.port is not None
     head = f"{method} {target} HTTP/1.1\r\n"
     if host is not None:
         head += f"Host: {host}\r\n"
     head += "Connection: close\r\n\r\n"
-    with socket.create_connection((parts.hostname, parts.port), timeout=10) as sock:
-        sock.sendall(head.encode("latin-1"))
-        data = b""
-        while chunk := sock.recv(65536):
-            data += chunk
-    status_line, _, rest = data.partition(b"\r\n")
-    return int(status_line.split()[1]), rest.partition(b"\r\n\r\n")[2]
+    with RawClient((parts.hostname, parts.port), timeout=10) as client:
+        client.send(head.encode("latin-1"))
+        response = client.response(method.encode())
+    return response.status, response.body
 
 
 @pytest.fixture
