@@ -48,7 +48,7 @@ def _folder(path: str, flag: str) -> str:
 
 def _hosts(config: Config) -> list[tuple[str, str]]:
     found: list[tuple[str, str]] = []
-    seen: dict[object, str] = {}
+    seen: dict[bytes, str] = {}
     for item in config.option("vhost") or ():
         name, sep, path = item.partition("=")
         if not sep or not name or not path:
