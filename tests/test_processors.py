@@ -33,3 +33,34 @@ def test_clash_names_both_plugins():
     config = Config()
     with pytest.raises(UsageError, match=r"both handle '\.a'"):
         plugin_hooks(A(), B(), config=config).with_processors(config)
+
+
+class IndexA:
+    @hookimpl
+    def plugserve_index_names(self, config):
+        return ["index.php", "index.pl"]
+
+
+class IndexB:
+    @hookimpl
+    def plugserve_index_names(self, config):
+        return ["index.pl", "default.cgi"]
+
+
+def test_index_names_are_merged_in_registration_order_once_each():
+    config = Config()
+    hooks = plugin_hooks(IndexA(), IndexB(), config=config)
+    assert hooks.with_processors(config).index_names == ("index.php", "index.pl", "default.cgi")
+
+
+def test_index_names_follow_the_defaults_of_a_served_folder(tmp_path):
+    from plugserve_static import File
+    from plugserve_static._options import directory_resource
+
+    config = plugin_hooks(IndexA(), config=Config()).with_processors(Config())
+    root = directory_resource(str(tmp_path), config)
+    assert isinstance(root, File)
+    assert root.indexNames == ["index", "index.html", "index.htm", "index.rpy", "index.php",
+                               "index.pl"]
+    replaced = Config(options={"index": ["home.html"]}, index_names=("index.php",))
+    assert directory_resource(str(tmp_path), replaced).indexNames == ["home.html"]

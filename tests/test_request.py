@@ -948,3 +948,27 @@ def test_request_attributes(plugserve_server: ServerFactory) -> None:
         "code": 200, "started": False, "finished": False, "content_type": "BytesIO",
         "started_at": True,
     }
+
+
+def test_retarget_traverses_again_from_the_root(plugserve_server: ServerFactory) -> None:
+    """`retarget(uri)` starts path, query, args and traversal over, as a CGI local redirect
+    needs; a target that is not a path is a ValueError."""
+
+    class Redirecting(Resource):
+        isLeaf = True
+
+        def render(self, request: Any) -> Any:
+            with pytest.raises(ValueError, match="needs a path"):
+                request.retarget(b"//elsewhere/x")
+            assert request.args == {b"a": [b"1"]}
+            request.retarget(b"/probe/x%2Fy?b=2")
+            return request.site.getResourceFor(request).render(request)
+
+    root = Resource()
+    root.putChild(b"go", Redirecting())
+    root.putChild(b"probe", Probe(lambda r: {"uri": r.uri, "path": r.path, "args": r.args,
+                                             "prepath": r.prepath, "postpath": r.postpath}))
+    server = plugserve_server(root)
+    assert probe(server, path="/go/there?a=1") == {
+        "uri": "/probe/x%2Fy?b=2", "path": "/probe/x%2Fy", "args": {"b": ["2"]},
+        "prepath": ["probe"], "postpath": ["x/y"]}

@@ -326,6 +326,29 @@ def test_take_over_refuses_a_response_that_does_not_switch(
         assert client.response().status == 500  # RuntimeError from take_over, before any byte
 
 
+class RawWriter(Resource):
+    """Writes its whole response itself after `take_over(raw=True)`, status line included."""
+
+    isLeaf = True
+
+    async def render_POST(self, request: Any) -> None:
+        body = request.content.read()
+        request.setResponseCode(299)
+        reader, writer = await request.take_over(raw=True)
+        writer.write(b"HTTP/1.0 299 Mine\r\nX-Raw: 1\r\n\r\n" + body[::-1])
+        await writer.drain()
+        writer.close()
+
+
+def test_a_raw_take_over_sends_only_what_the_owner_writes(
+    plugserve_server: ServerFactory,
+) -> None:
+    server = plugserve_server(RawWriter())
+    reply = server.raw(b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\n\r\nabc")
+    assert reply == b"HTTP/1.0 299 Mine\r\nX-Raw: 1\r\n\r\ncba"
+    assert eventually(lambda: connections(server) == 0)
+
+
 # -- limits, timeouts, shutdown ----------------------------------------------------------------
 
 

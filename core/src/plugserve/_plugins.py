@@ -305,11 +305,13 @@ class Hooks:
         return "plugins " + " and ".join(names)
 
     def with_processors(self, config: Config) -> Config:
-        """`config` with `processors` filled from every plugin (done before make_root, so a
+        """`config` with `processors` and `index_names` filled from every plugin (done before make_root, so a
         file-serving plugin applies what the others contribute) and `hook` set, so that
         plugins can ask each other (`config.directory_resource`); a clash raises UsageError."""
+        names = dict.fromkeys(name for result in reversed(
+            self.pm.hook.plugserve_index_names(config=config)) for name in result or ())
         return dataclasses.replace(config, processors=MappingProxyType(self.processors(config)),
-                                   hook=self.pm.hook)
+                                   index_names=tuple(names), hook=self.pm.hook)
 
     def mounts(self, config: Config) -> list[Mount]:
         """Every plugin's `plugserve_mounts`, merged; a prefix two plugins mount names both.

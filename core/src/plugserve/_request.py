@@ -65,8 +65,8 @@ class Channel(Protocol):
                         count: int) -> bool: ...
     async def wait_writable(self) -> None: ...
     def unregister_producer(self) -> None: ...
-    def take_over(self, request: Request, protocol_factory: Callable[[], asyncio.Protocol]
-                  ) -> tuple[asyncio.Transport, bytes]: ...
+    def take_over(self, request: Request, protocol_factory: Callable[[], asyncio.Protocol],
+                  raw: bool = False) -> tuple[asyncio.Transport, bytes]: ...
 
 
 class Request(ResponseWriting, ProtocolSwitching, RequestAddressing):
@@ -106,6 +106,16 @@ class Request(ResponseWriting, ProtocolSwitching, RequestAddressing):
         self.requestHeaders = requestHeaders
         self.responseHeaders = Headers()
         self.content = content
+        self._set_target(uri)
+        self.sitepath: list[bytes] = []
+        self.cookies: list[bytes] = []
+        self.client = channel.peer
+        self.host = channel.sockname
+        self.started = time.time()
+        self._no_body = method == b"HEAD"
+        self._finish_notifiers: list[Deferred] = []
+
+    def _set_target(self, uri: bytes) -> None:
         path, _, self._query = uri.partition(b"?")
         if not path.startswith(b"/"):
             path = _origin_path(self, path)
@@ -115,13 +125,18 @@ class Request(ResponseWriting, ProtocolSwitching, RequestAddressing):
         if _PERCENT in path:
             segments = [unquote_to_bytes(s) for s in segments]
         self.postpath: list[bytes] = segments
-        self.sitepath: list[bytes] = []
-        self.cookies: list[bytes] = []
-        self.client = channel.peer
-        self.host = channel.sockname
-        self.started = time.time()
-        self._no_body = method == b"HEAD"
-        self._finish_notifiers: list[Deferred] = []
+
+    def retarget(self, uri: bytes) -> None:
+        """Make this request one for `uri` (an origin-form path with an optional query) before
+        it is traversed again from the root (`request.site.getResourceFor(request)`): `uri`,
+        `path`, `args`, `prepath` and `postpath` start over, as if `uri` had arrived.  The
+        method, headers and body stay; a CGI script's local redirect (RFC 3875 §6.2.2) also
+        sets `method` to GET.  Raises ValueError for a target that is not a path."""
+        if not uri.startswith(b"/") or uri.startswith(b"//"):
+            raise ValueError(f"retarget needs a path such as b'/index.html', not {uri!r:.80}")
+        self.uri = uri
+        self._set_target(uri)
+        self.__dict__.pop("args", None)
 
     def __getattr__(self, name: str) -> Any:
         # Parsed on first use: most requests never look at their query or cookies.

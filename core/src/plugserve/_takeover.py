@@ -46,7 +46,7 @@ class ProtocolSwitching:
         def _notify(self, error: BaseException | None) -> None: ...
 
     async def take_over(
-        self, limit: int = 64 * 1024
+        self, limit: int = 64 * 1024, *, raw: bool = False
     ) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
         """Send the head of the response set so far (a 2xx to CONNECT, or a 101 with an Upgrade
         header) and return the connection as an asyncio stream pair, as
@@ -55,12 +55,13 @@ class ProtocolSwitching:
         (past twice that, reading from the client pauses until the owner reads).
 
         Close the writer when done; the client closing gives the reader its end of file.
-        Raises RuntimeError when the response cannot switch (see take_over_transport), and
-        ConnectionLost when the client has gone away."""
+        `raw=True` sends no head at all (see take_over_transport).  Raises RuntimeError when
+        the response cannot switch (see take_over_transport), and ConnectionLost when the
+        client has gone away."""
         loop = asyncio.get_running_loop()
         reader = asyncio.StreamReader(limit=limit, loop=loop)
         protocol = asyncio.StreamReaderProtocol(reader, loop=loop)
-        transport, buffered = self.take_over_transport(lambda: protocol)
+        transport, buffered = self.take_over_transport(lambda: protocol, raw=raw)
         if buffered:
             reader.feed_data(buffered)
         writer = asyncio.StreamWriter(transport, protocol, reader, loop)
@@ -71,7 +72,7 @@ class ProtocolSwitching:
         return reader, writer
 
     def take_over_transport(
-        self, protocol_factory: Callable[[], asyncio.Protocol]
+        self, protocol_factory: Callable[[], asyncio.Protocol], *, raw: bool = False
     ) -> tuple[asyncio.Transport, bytes]:
         """Send the head of the response set so far (a 2xx to CONNECT, or a 101 with an Upgrade
         header), hand the connection to `protocol_factory()`, and return its transport and the
@@ -82,19 +83,28 @@ class ProtocolSwitching:
         `await` (they came first).  The transport is the connection's own, wrapped so that
         writes keep the tunnel's idle timeout at bay: close it when done.
 
+        `raw=True` sends nothing: the new owner writes the whole response itself, status line
+        and framing included (an NPH CGI script does), whatever the method and status, and the
+        connection ends when the owner closes the transport.  `code` should still be set to
+        the status the owner sends, for the access log.
+
         Raises RuntimeError when the response cannot switch: the head was sent already, the
-        status is not a 2xx to CONNECT or a 101 to an HTTP/1.1 request with Upgrade, a 101
-        has no Upgrade header, or the request body is still arriving (read it all first).
-        Raises ConnectionLost when the client has gone away."""
-        self._check_switch()
-        self._send_head(b"")
-        transport, buffered = self.channel.take_over(cast("Request", self), protocol_factory)
+        status is not a 2xx to CONNECT or a 101 to an HTTP/1.1 request with Upgrade (unless
+        `raw`), a 101 has no Upgrade header, or the request body is still arriving (read it
+        all first).  Raises ConnectionLost when the client has gone away."""
+        if raw:
+            self._check_unsent()
+        else:
+            self._check_switch()
+            self._send_head(b"")
+        transport, buffered = self.channel.take_over(cast("Request", self), protocol_factory,
+                                                   raw)
         self.finished = True
         self._notify(None)
         return transport, buffered
 
-    def _check_switch(self) -> None:
-        """Raise unless this response may switch protocols now (see take_over_transport)."""
+    def _check_unsent(self) -> None:
+        """Raise unless the client is there and nothing of the response was sent."""
         if self._disconnected:
             raise ConnectionLost("Connection to the other side was lost.")
         if self.finished or self.startedWriting:
@@ -102,6 +112,10 @@ class ProtocolSwitching:
                 "Request.take_over: the response head was sent already; call take_over "
                 "instead of write/finish, after setResponseCode"
             )
+
+    def _check_switch(self) -> None:
+        """Raise unless this response may switch protocols now (see take_over_transport)."""
+        self._check_unsent()
         code, method = self.code, self.method.decode("latin-1")
         if method == "CONNECT":
             if not 200 <= code < 300:

@@ -77,6 +77,9 @@ class Config:
     #: Extension -> factory(path, registry) from every plugin's `plugserve_processors`,
     #: merged; filled in before `plugserve_make_root` is called.
     processors: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
+    #: Index file names from every plugin's `plugserve_index_names` ("index.php"), tried after
+    #: the default ones; filled in with `processors`.
+    index_names: tuple[str, ...] = ()
     #: The plugins' hook relay (pluggy's `pm.hook`, as pytest's `config.hook`), filled in with
     #: `processors`; None when no plugins are loaded.  Prefer the typed helpers below.
     hook: Any = field(default=None, compare=False, repr=False)

@@ -6,7 +6,7 @@ A plugin is a module (or object) with functions named after these specs and deco
     [project.entry-points.plugserve]
     myplugin = "myplugin._plugin"
 
-Hooks are synchronous.  Registration hooks (processors, mounts, encoders, rewrite rules, session
+Hooks are synchronous.  Registration hooks (processors, index names, mounts, encoders, rewrite rules, session
 store) are called once at start-up; per-request hooks (get_child, request_started, request_finished)
 are called only when some plugin implements them.  docs/writing-plugins.md documents each one.
 """
@@ -81,6 +81,15 @@ def plugserve_processors(config: Config) -> Mapping[str, ProcessorFactory]:
 
     The static plugin applies them to files it serves; two plugins claiming one extension is a
     start-up error naming both."""
+    raise NotImplementedError
+
+
+@hookspec
+def plugserve_index_names(config: Config) -> Sequence[str]:
+    """File names (such as "index.php") that serve a folder when a request names the folder,
+    tried after the default index names.  `--index` replaces the defaults and these alike.
+
+    For a plugin whose processors serve index pages; merged in registration order."""
     raise NotImplementedError
 
 

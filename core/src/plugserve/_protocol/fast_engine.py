@@ -294,11 +294,12 @@ class FastHTTPConnection(HTTPConnection):
         self._h11 = self._new_h11()
         return super().receive_data(data)
 
-    def detach(self) -> bytes:
+    def detach(self, raw: bool = False) -> bytes:
         """See HTTPConnection.detach; off the h11 path the bytes wait in _pending."""
         if self._mode == _H11:
-            return super().detach()
-        if not self.switching or self._mode != _DONE:
+            return super().detach(raw)
+        ready = (self._writer is not None and not self._writer.started) if raw else self.switching
+        if not ready or self._mode != _DONE:
             raise InvalidResponse("detach needs a complete request answered 2xx/101 (switching)")
         self.failed = True
         pending, self._pending = self._pending, b""

@@ -69,11 +69,14 @@ class ResponseSide:
         101, §15.2.2): the connection carries no more HTTP (see detach)."""
         return self._writer is not None and self._writer.switching
 
-    def detach(self) -> bytes:
+    def detach(self, raw: bool = False) -> bytes:
         """After a switching response, stop parsing and return the bytes the client sent after
         its request (a TLS ClientHello after CONNECT, a frame after an Upgrade head), in order.
-        InvalidResponse if the response did not switch or the request body is incomplete."""
-        if not self.switching or self._h11.their_state in _REQUEST_INCOMPLETE:
+        `raw`: before any response, whose owner writes it whole itself (an NPH CGI script).
+        InvalidResponse if the response did not switch (or, `raw`, was begun) or the request
+        body is incomplete."""
+        ready = (self._writer is not None and not self._writer.started) if raw else self.switching
+        if not ready or self._h11.their_state in _REQUEST_INCOMPLETE:
             raise InvalidResponse("detach needs a complete request answered 2xx/101 (switching)")
         self.failed = True  # receive_data parses nothing from now on
         return self._h11.trailing_data[0]

@@ -315,16 +315,18 @@ class HTTPChannel(BodyIntake, ResponseOutput, asyncio.Protocol):
             self._close()
 
     def take_over(
-        self, request: Request, protocol_factory: Callable[[], asyncio.Protocol]
+        self, request: Request, protocol_factory: Callable[[], asyncio.Protocol],
+        raw: bool = False,
     ) -> tuple[asyncio.Transport, bytes]:
         """Hand the connection to `protocol_factory()` after the switching head `request`
-        sent (a 2xx to CONNECT, a 101): the request ends here, a Tunnel takes this channel's
-        place (tunnel.py), and the bytes the client sent after the request are returned."""
+        sent (a 2xx to CONNECT, a 101), or before any head (`raw`): the request ends here, a
+        Tunnel takes this channel's place (tunnel.py), and the bytes the client sent after the
+        request are returned."""
         if self._closed or request is not self.request:
             raise ConnectionLost("Connection to the other side was lost.")
         if self.phase != BUSY:  # the body is still arriving: it would mix with the new bytes
             raise RuntimeError("Request.take_over: read the whole request body first")
-        buffered = self.http.detach()
+        buffered = self.http.detach(raw)
         self.request = None
         self._ended = self._closed = True  # this channel is done; the Tunnel has the transport
         state = self.state

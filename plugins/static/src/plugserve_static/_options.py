@@ -81,6 +81,8 @@ def directory_resource(path: str, config: Config) -> File:
     root.processors = {".asis": ASISProcessor, **config.processors}
     if config.option("index"):
         root.indexNames = list(config.option("index"))
+    else:
+        root.indexNames += [n for n in config.index_names if n not in root.indexNames]
     root.contentTypes.update(_mime_types(config))
     for ext in config.option("ignore_ext") or ():
         root.ignoreExt(ext)
