@@ -334,7 +334,7 @@ class RawWriter(Resource):
     async def render_POST(self, request: Any) -> None:
         body = request.content.read()
         request.setResponseCode(299)
-        reader, writer = await request.take_over(raw=True)
+        _reader, writer = await request.take_over(raw=True)
         writer.write(b"HTTP/1.0 299 Mine\r\nX-Raw: 1\r\n\r\n" + body[::-1])
         await writer.drain()
         writer.close()

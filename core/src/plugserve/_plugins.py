@@ -305,9 +305,10 @@ class Hooks:
         return "plugins " + " and ".join(names)
 
     def with_processors(self, config: Config) -> Config:
-        """`config` with `processors` and `index_names` filled from every plugin (done before make_root, so a
-        file-serving plugin applies what the others contribute) and `hook` set, so that
-        plugins can ask each other (`config.directory_resource`); a clash raises UsageError."""
+        """`config` with `processors` and `index_names` filled from every plugin (done before
+        make_root, so a file-serving plugin applies what the others contribute) and `hook`
+        set, so that plugins can ask each other (`config.directory_resource`); a clash of
+        processors raises UsageError."""
         names = dict.fromkeys(name for result in reversed(
             self.pm.hook.plugserve_index_names(config=config)) for name in result or ())
         return dataclasses.replace(config, processors=MappingProxyType(self.processors(config)),

@@ -6,9 +6,10 @@ A plugin is a module (or object) with functions named after these specs and deco
     [project.entry-points.plugserve]
     myplugin = "myplugin._plugin"
 
-Hooks are synchronous.  Registration hooks (processors, index names, mounts, encoders, rewrite rules, session
-store) are called once at start-up; per-request hooks (get_child, request_started, request_finished)
-are called only when some plugin implements them.  docs/writing-plugins.md documents each one.
+Hooks are synchronous.  Registration hooks (processors, index names, mounts, encoders, rewrite
+rules, session store) are called once at start-up; per-request hooks (get_child, request_started,
+request_finished) are called only when some plugin implements them.  docs/writing-plugins.md
+documents each one.
 """
 
 from __future__ import annotations
