@@ -52,7 +52,9 @@ class RequestAddressing:
             return host.rsplit(b":", 1)[0] if host.count(b":") == 1 else host
         return str(getattr(self.host, "host", "localhost")).encode("ascii", "replace")
 
-    def _host_port(self) -> int:
+    def host_port(self) -> int:
+        """The port the client addressed: the Host header's, else the scheme's default (80,
+        443); without a Host header, the local port (a CGI script's SERVER_PORT)."""
         host = self.requestHeaders._last(b"host")
         if host:
             tail = host.rsplit(b"]", 1)[-1]
@@ -81,7 +83,7 @@ class RequestAddressing:
 
     def _url_for(self, segments: list[bytes]) -> bytes:
         secure = self.isSecure()
-        port = self._host_port()
+        port = self.host_port()
         hostname = self.getRequestHostname()
         if b":" in hostname:
             hostname = b"[" + hostname + b"]"

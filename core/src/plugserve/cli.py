@@ -34,7 +34,7 @@ from ._workers.worker import current_context
 from .config import Config
 from .error import UsageError
 
-__all__ = ["main", "positive_int"]
+__all__ = ["byte_size", "main", "positive_int"]
 
 _N = TypeVar("_N", int, float)
 _SIZE_RE = re.compile(r"(\d+)\s*([kKmMgG]i?[bB]?)?")
