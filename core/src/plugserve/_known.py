@@ -65,7 +65,10 @@ KNOWN_PLUGINS: Mapping[str, KnownPlugin] = _table(
     KnownPlugin("vhost", "plugserve-vhost", "--vhost NAME=DIR", (
         "--vhost", "--vhost-default", "--vhost-dir", "--vhost-dir-refresh", "--trust-forwarded",
     )),
-    KnownPlugin("cgi", "plugserve-cgi", "--cgi-dir URL=DIR", ("--cgi-dir", "--php")),
+    KnownPlugin("cgi", "plugserve-cgi", "--cgi-dir /cgi-bin=DIR / --php", (
+        "--cgi-dir", "--cgi-ext", "--php", "--php-cgi", "--cgi-timeout", "--cgi-env",
+        "--cgi-stderr-max", "--cgi-spool-max", "--cgi-header-max",
+    )),
     KnownPlugin("distrib", "plugserve-distrib", "--user / --personal", ("--user", "--personal")),
     KnownPlugin("redis", "plugserve-redis", "",
                 ("--session-store",)),

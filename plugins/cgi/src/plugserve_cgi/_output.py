@@ -73,12 +73,13 @@ def _head(lines: list[bytes]) -> ScriptHead:
     status: bytes | None = None
     location: bytes | None = None
     for line in lines:
+        if line[:1] in (b" ", b"\t"):
+            raise MalformedOutput(f"a folded line (obs-fold): {line[:80]!r}")
         name, sep, value = line.partition(b":")
         if not sep:
             raise MalformedOutput(f"a header line without a colon: {line[:80]!r}")
         if not _TOKEN.fullmatch(name):
-            what = "a folded line" if line[:1] in (b" ", b"\t") else "a bad header name"
-            raise MalformedOutput(f"{what}: {line[:80]!r}")
+            raise MalformedOutput(f"a bad header name: {line[:80]!r}")
         value = value.strip(b" \t")
         if _CONTROL.search(value):
             raise MalformedOutput(f"a control character (a NUL or a bare CR) in {name!r}")
