@@ -60,6 +60,16 @@ def children() -> list[tuple[int, str]]:
     return found
 
 
+#: The children this process had when the running test started (conftest sets it): services
+#: that other tests' session fixtures keep running are not the CGI scripts' leftovers.
+baseline: set[int] = set()
+
+
+def new_children() -> list[tuple[int, str]]:
+    """(pid, state) of the children (zombies included) started since the test began."""
+    return [(pid, state) for pid, state in children() if pid not in baseline]
+
+
 def alive(pid: int) -> bool:
     """Whether process `pid` exists (and is not a zombie)."""
     try:

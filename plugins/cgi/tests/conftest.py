@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import cgi_scripts
 import pytest
 from cgi_scripts import Scripts
 from plugserve.resource import Resource
@@ -22,8 +23,10 @@ def plugserve_server(plugserve_server: Any, request: pytest.FixtureRequest) -> A
 
 @pytest.fixture(autouse=True)
 def cgi_settings() -> Iterator[None]:
-    """Each test starts with the default settings (a test may `_settings.use` others)."""
+    """Each test starts with the default settings (a test may `_settings.use` others), and
+    with a note of the children already running (cgi_scripts.new_children)."""
     before = _settings.current()
+    cgi_scripts.baseline = {pid for pid, _ in cgi_scripts.children()}
     yield
     _settings.use(before)
 
