@@ -61,6 +61,15 @@ def _server_name(request: Any) -> bytes:
     return (f"[{local}]" if ":" in local else str(local)).encode("ascii", "replace")
 
 
+def _script_name(prepath: list[bytes], script: bytes) -> bytes:
+    """`/` + prepath; for an index script (`/dir/` served by `dir/index.php`), the script's
+    own URL (`/dir/index.php`), as Apache's DirectoryIndex gives it."""
+    segments = list(prepath)
+    if segments and segments[-1] == b"":
+        segments[-1] = os.path.basename(script)
+    return _check(b"".join(b"/" + s for s in segments), "path")
+
+
 def _headers(request: Any) -> dict[bytes, bytes]:
     """HTTP_* for the request's headers: repeats joined, names with `_` and Proxy dropped."""
     found: dict[bytes, list[bytes]] = {}
@@ -94,7 +103,7 @@ def cgi_environ(request: Any, filename: str, settings: CGISettings,
         b"REQUEST_METHOD": request.method,
         b"REQUEST_URI": uri,
         b"REQUEST_SCHEME": b"https" if secure else b"http",
-        b"SCRIPT_NAME": _check(b"".join(b"/" + s for s in request.prepath), "path"),
+        b"SCRIPT_NAME": _script_name(request.prepath, script),
         b"SCRIPT_FILENAME": script,
         b"DOCUMENT_ROOT": root,
         b"QUERY_STRING": query,
