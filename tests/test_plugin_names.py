@@ -40,13 +40,17 @@ def test_a_module_without_hooks_is_a_usage_error(name):
 
 def test_a_first_party_name_is_never_a_standard_library_module():
     # The standard library has a `cgi` module up to Python 3.12: it must not stand in for
-    # the cgi plugin, and nothing may then call that plugin "installed".
-    result = plugserve_command("--plugin", "cgi")
-    assert result.returncode == 2
-    assert ("--plugin cgi: the cgi plugin is not installed (distribution plugserve-cgi): from a "
-            "plugserve checkout, pip install ./plugins/cgi") in result.stderr
+    # the cgi plugin. Installed, `--plugin cgi` is the entry point; a first-party plugin that
+    # is not installed says how to install it.
+    result = plugserve_command("plugins", "--json", "--plugin", "cgi")
+    assert result.returncode == 0, result.stderr
+    (record,) = [r for r in json.loads(result.stdout) if r["name"] == "cgi"]
+    assert (record["module"], record["origin"]) == ("plugserve_cgi._plugin", "entry point")
     distrib = plugserve_command("plugins", "--plugin", "distrib")  # no module of that name
     assert distrib.returncode == 2 and "pip install ./plugins/distrib" in distrib.stderr
+    assert ("--plugin distrib: the distrib plugin is not installed (distribution "
+            "plugserve-distrib): from a plugserve checkout, pip install ./plugins/distrib"
+            ) in distrib.stderr
 
 
 def test_an_installed_entry_point_wins_over_a_module_of_the_same_name(tmp_path):
@@ -84,13 +88,12 @@ def test_every_option_of_an_installed_first_party_plugin_is_in_the_table():
         options = {o for action in parser._actions for o in action.option_strings}
         assert options == set(known.options), impl.plugin_name
         checked.add(impl.plugin_name)
-    assert checked >= {"static", "rpy", "wsgi", "proxy", "vhost"}
+    assert checked >= {"static", "rpy", "wsgi", "proxy", "vhost", "cgi"}
 
 
 @pytest.mark.parametrize(
     ("args", "plugin"),
-    [(["--cgi-dir", "/cgi-bin=DIR"], "cgi"),
-     (["--php"], "cgi"), (["--user"], "distrib"), (["--personal"], "distrib"),
+    [(["--user"], "distrib"), (["--personal"], "distrib"),
      (["--session-store", "redis://127.0.0.1"], "redis")],
 )
 def test_an_option_of_a_plugin_not_installed_names_its_distribution(args, plugin):
