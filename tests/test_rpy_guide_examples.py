@@ -17,8 +17,8 @@ copied to a temporary folder first, so that the tests can edit them:
   two scripts in its style that only build a resource from a plugin (plugserve_static) or from
   the core (plugserve.util).
 
-Not ported: the guide's Perl-serving .rpy (twcgi, the plugserve-cgi plugin) and the "baz"
-virtual host with resource scripts (vhost.NameVirtualHost, the plugserve-vhost plugin).
+The guide's Perl-serving .rpy (twcgi, plugserve-cgi) is tested in test_cgi_guide_examples.py,
+and the "baz" virtual host with resource scripts in test_vhost_guide_examples.py.
 """
 
 from __future__ import annotations

@@ -11,8 +11,8 @@ example, whose ports are the point), and its run line is checked too.
 The guide's `twistd -n web --path DIR` ("Creating a Twisted Web server which serves a
 directory") is `plugserve --path DIR`, checked at the end.
 
-Not ported: the cgi-bin child (twcgi, the plugserve-cgi plugin) and the virtual-host examples
-(vhost, the plugserve-vhost plugin), whose plugins are not written yet.  `script` is
+The cgi-bin child (twcgi, plugserve-cgi) is tested in test_cgi_guide_examples.py, and the
+virtual-host examples (plugserve-vhost) in test_vhost_guide_examples.py.  `script` is
 plugserve-rpy's `plugserve_rpy`.
 """
 

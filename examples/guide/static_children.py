@@ -2,8 +2,8 @@
 # filesystem, and an explicit putChild adds /doc, the documentation of the installed packages.
 # Ported to plugserve: only the imports changed (plugserve_static is imported as `static`), and
 # the endpoint/reactor lines are replaced by `listen` (which `plugserve --config` reads) and the
-# guarded run line.  The guide's second example (a cgi-bin child, twcgi.CGIDirectory) needs the
-# plugserve-cgi plugin, which is not written yet: it is not ported.
+# guarded run line.  The guide's second example (a cgi-bin child, twcgi.CGIDirectory) is
+# examples/guide/cgi_directory.py.
 # The directories are the guide's /var/www/htdocs and /usr/share/doc unless the HTDOCS and
 # DOCDIR environment variables name others (added so that the tests can serve temporary trees).
 # Run: plugserve --config examples/guide/static_children.py [--listen tcp:8080]
