@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 
 from plugserve.cli import byte_size
 from plugserve.config import Config
@@ -100,6 +101,11 @@ def check_options(config: Config) -> None:
         value = config.option(flag)
         if value is not None and value < 0:
             raise UsageError(f"--{flag.replace('_', '-')} {value}: give 0 or more")
+    php_cgi = config.option("php_cgi", _DEFAULTS.php_cgi)
+    if config.option("php") and shutil.which(php_cgi) is None:
+        raise UsageError(f"--php: the php-cgi program {php_cgi!r} is not found or not "
+                         "executable; install it (Debian: apt install php-cgi) or give "
+                         "--php-cgi /path/to/php-cgi")
     path = config.option("path")
     _settings.use(_settings.CGISettings(
         timeout=config.option("cgi_timeout", _DEFAULTS.timeout),
@@ -108,7 +114,7 @@ def check_options(config: Config) -> None:
         spool_bytes=config.option("cgi_spool_max", _DEFAULTS.spool_bytes),
         head_bytes=config.option("cgi_header_max", _DEFAULTS.head_bytes) or 1,
         document_root=os.path.abspath(path) if path and os.path.isdir(path) else None,
-        php_cgi=config.option("php_cgi", _DEFAULTS.php_cgi),
+        php_cgi=php_cgi,
     ))
 
 
