@@ -101,3 +101,15 @@ def test_bad_options_are_one_line_usage_errors(args: list[str], message: str) ->
     assert result.returncode == 2, result.stderr
     assert message in result.stderr
     assert "Traceback" not in result.stderr
+
+
+@needs_php
+def test_the_docs_example_site_runs_php_perl_and_sh() -> None:
+    """docs/cgi.md's example, served as the page says: from the checkout's root."""
+    with running(["--config", "docs/examples/cgi_site.py", "--listen", LOOPBACK]) as server:
+        assert b"CGI example" in get(server.url, "/").body
+        assert get(server.url, "/hello.php?name=you").body == b"Hello from PHP, you\n"
+        assert get(server.url, "/hello.pl?name=you").body == b"Hello from Perl, you\n"
+        sh = get(server.url, "/cgi-bin/hello.sh/extra?name=you")
+        assert sh.body == b"Hello from sh: PATH_INFO=/extra QUERY_STRING=name=you\n"
+        assert get(server.url, "/hello.php").header("Content-Type") == "text/plain;charset=UTF-8"
