@@ -72,7 +72,7 @@ def test_cgi_timeout_gives_504(site: Path) -> None:
     with running(["--cgi-dir", str(site / "cgi-bin"), "--cgi-timeout", "0.5",
                   "--listen", LOOPBACK]) as server:
         assert get(server.url, "/cgi-bin/slow.sh").status == 504
-        status, _, err = server.stop()
+        _, _, err = server.stop()
     assert "slow.sh" in err and "Traceback" not in err
 
 

@@ -72,7 +72,8 @@ def test_perl_rpy_serves_a_perl_site(tmp_path: Path) -> None:
     site, docroot = tmp_path / "perlsite", tmp_path / "docroot"
     site.mkdir()
     docroot.mkdir()
-    (site / "index.pl").write_text('print "Content-Type: text/html\\r\\n\\r\\n<h1>perl home</h1>";\n')
+    (site / "index.pl").write_text(
+        'print "Content-Type: text/html\\r\\n\\r\\n<h1>perl home</h1>";\n')
     (site / "form.pl").write_text(PERL_FORM)  # not executable: the filter runs it
     (site / "plain.txt").write_text("plain file\n")
     shutil.copy(GUIDE / "rpy_perl" / "perl.rpy", docroot / "perl.rpy")

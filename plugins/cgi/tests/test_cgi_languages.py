@@ -5,7 +5,6 @@ against the environment a CGI script gets.  Perl and php-cgi come from Debian (.
 
 from __future__ import annotations
 
-import json
 import shutil
 from pathlib import Path
 from typing import Any
