@@ -57,9 +57,10 @@ def load(name: str, monkeypatch: pytest.MonkeyPatch) -> ModuleType:
 
 
 def test_every_example_file_is_tested() -> None:
-    # static_*.py, wsgi_*.py, proxy_*.py, vhost_*.py: test_{static,wsgi,proxy,vhost}_guide_examples
+    # static_*.py, wsgi_*.py, proxy_*.py, vhost_*.py, cgi_*.py:
+    # test_{static,wsgi,proxy,vhost,cgi}_guide_examples
     names = [p.stem for p in GUIDE.glob("*.py")
-             if not p.stem.startswith(("static_", "wsgi_", "proxy_", "vhost_"))]
+             if not p.stem.startswith(("static_", "wsgi_", "proxy_", "vhost_", "cgi_"))]
     assert sorted(names) == sorted(EXAMPLES)
 
 
