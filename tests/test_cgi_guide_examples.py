@@ -3,7 +3,7 @@ lines changed, served by the real command and checked over HTTP:
 
 - examples/guide/cgi_directory.py: "Adding Children", a File root with a cgi-bin child that is
   a `twcgi.CGIDirectory`, over real sh and Perl scripts;
-- examples/guide/rpy_perl/perl.rpy: "Serving PHP/Perl/CGI", the .rpy whose `File` runs `.pl`
+- examples/guide/cgi_perl/perl.rpy: "Serving PHP/Perl/CGI", the .rpy whose `File` runs `.pl`
   files through `PerlScript(twcgi.FilteredScript)`, with `indexNames = ['index.pl']`, served
   with `plugserve --path`.
 """
@@ -20,7 +20,7 @@ from tests.cli_helpers import LOOPBACK, REPO, running
 from tests.test_static_guide_examples import get, serve
 
 GUIDE = REPO / "examples" / "guide"
-EXAMPLES = [GUIDE / "cgi_directory.py", GUIDE / "rpy_perl" / "perl.rpy"]
+EXAMPLES = [GUIDE / "cgi_directory.py", GUIDE / "cgi_perl" / "perl.rpy"]
 
 pytestmark = pytest.mark.skipif(shutil.which("perl") is None, reason="needs perl")
 
@@ -32,7 +32,7 @@ print "perl says $query from $ENV{SCRIPT_NAME}\\n";
 
 
 def test_every_cgi_example_file_is_tested() -> None:
-    found = sorted([*GUIDE.glob("cgi_*.py"), *GUIDE.glob("rpy_perl/*")])
+    found = sorted([*GUIDE.glob("cgi_*.py"), *GUIDE.glob("cgi_perl/*")])
     assert found == sorted(EXAMPLES)
 
 
@@ -76,7 +76,7 @@ def test_perl_rpy_serves_a_perl_site(tmp_path: Path) -> None:
         'print "Content-Type: text/html\\r\\n\\r\\n<h1>perl home</h1>";\n')
     (site / "form.pl").write_text(PERL_FORM)  # not executable: the filter runs it
     (site / "plain.txt").write_text("plain file\n")
-    shutil.copy(GUIDE / "rpy_perl" / "perl.rpy", docroot / "perl.rpy")
+    shutil.copy(GUIDE / "cgi_perl" / "perl.rpy", docroot / "perl.rpy")
     with running(["--path", str(docroot), "--listen", LOOPBACK],
                  env={"PERLSITE": str(site)}) as server:
         home = get(server.url, "/perl.rpy/")
