@@ -182,6 +182,14 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def reaped_cpu_seconds(pid: int) -> float:
+    """User+system CPU time of the children `pid` has waited for (cutime+cstime of
+    /proc/PID/stat): a CGI server's scripts, once it has reaped them."""
+    stat = Path(f"/proc/{pid}/stat").read_text()
+    fields = stat[stat.rindex(")") + 2 :].split()  # cutime is field 16, cstime field 17
+    return (int(fields[13]) + int(fields[14])) / os.sysconf("SC_CLK_TCK")
+
+
 def cpu_ticks(cpu: int | None) -> tuple[int, int]:
     """(steal, total) clock ticks of one CPU (None: all CPUs) since boot, from /proc/stat."""
     prefix = "cpu " if cpu is None else f"cpu{cpu} "
@@ -328,11 +336,13 @@ def start_server(
 @dataclass
 class Probe:
     """What a server did during a measured run: its CPU time (the pids given, all threads),
-    the hypervisor's steal on `steal_cpu` (None: all CPUs), and how much it wrote to its log."""
+    that of the children they reaped meanwhile (`reaped`: a CGI server's scripts), the
+    hypervisor's steal on `steal_cpu` (None: all CPUs), and how much it wrote to its log."""
 
     pids: tuple[int, ...]
     server_log: Path
     cpu: float = 0.0
+    reaped: float = 0.0
     steal_percent: float = 0.0
     log_growth: int = 0
     steal_cpu: int | None = SERVER_CPU
@@ -341,13 +351,15 @@ class Probe:
         self._log_size = self.server_log.stat().st_size
         self._steal, self._ticks = cpu_ticks(self.steal_cpu)
         self._cpu = sum(cpu_seconds(pid) for pid in self.pids)
+        self._reaped = sum(reaped_cpu_seconds(pid) for pid in self.pids)
         return self
 
     def __exit__(self, *exc_info: object) -> None:
         try:
             self.cpu = sum(cpu_seconds(pid) for pid in self.pids) - self._cpu
+            self.reaped = sum(reaped_cpu_seconds(pid) for pid in self.pids) - self._reaped
         except OSError:
-            self.cpu = float("nan")  # a server died; the caller reports that
+            self.cpu = self.reaped = float("nan")  # a server died; the caller reports that
         steal, ticks = cpu_ticks(self.steal_cpu)
         self.steal_percent = 100 * (steal - self._steal) / max(1, ticks - self._ticks)
         self.log_growth = self.server_log.stat().st_size - self._log_size

@@ -1,6 +1,7 @@
 """The rows and scenarios of bench/run.py: what a row is (a server, its command line, what it
 needs installed), what a scenario is (the load, its rows, its targets), and the helpers that
-build command lines.  run.py and proxy.py build their scenarios from these.
+build command lines.  run.py, proxy.py, vhost.py and cgi_scenarios.py build their scenarios
+from these.
 
 Only the standard library is used.
 """
@@ -98,12 +99,17 @@ class Scenario:
     # A server the rows depend on (proxy.py's origin), up for the whole scenario: called with
     # (env, log directory, start timeout), it fills in env.origin_*; PeerError if it fails.
     origin: Callable[[Env, Path, float], AbstractContextManager[None]] | None = None
+    answer: bytes = HELLO  # the body check_path must answer (unless it is the 4 KiB file)
+    # The server starts a process per request (cgi_scenarios.py): its own CPU is its main
+    # process's alone (its children come and go), and the CPU time of the children it reaped
+    # during the run gets columns of its own.
+    scripts: bool = False
 
     def body(self, env: Env) -> bytes:
         if self.check_path == SMALL_PATH:
             assert env.docroot is not None
             return (env.docroot / SMALL_PATH.lstrip("/")).read_bytes()
-        return HELLO
+        return self.answer
 
 
 def python_script(script: str, *extra: str) -> Command:

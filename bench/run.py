@@ -5,7 +5,9 @@ Scenarios (`--scenarios`): hello-keepalive, hello-close (`Connection: close` on 
 static-4k, static-100m, wsgi-hello, workers (plugserve `--workers 2` against `--workers 1`),
 and proxy-4k and proxy-100m (the 4 KiB and the 100 MiB file through a reverse proxy to one
 nginx origin on CPU 1; built in proxy.py), and vhost-4k (the 4 KiB file through a
-NameVirtualHost, against plugserve --path; built in vhost.py).
+NameVirtualHost, against plugserve --path; built in vhost.py), and cgi-hello and php-hello
+(a sh CGI script and php-cgi, one process per request, against Twisted's CGIDirectory and
+FilteredScript; built in cgi_scenarios.py, with the reaped scripts' CPU in columns of their own).
 Peers (`--peers`): plugserve-h11 and plugserve-httptools (the `plugserve` command with
 `--http h11|httptools`), twisted, aiohttp, uvicorn-h11, uvicorn-httptools, nginx, gunicorn,
 waitress and nginx-keepalive, each in the scenarios it applies to (in wsgi-hello, `plugserve-*`
@@ -23,15 +25,15 @@ per target of the issues.  A full run (every scenario and peer, no --quick) writ
 bench/RESULTS.md; other runs write bench/.venv/bench-logs/last-run.md (or --output).
 
 It installs what it needs: wrk, curl and nginx from Debian (apt-get) and the Python peers into
-bench/.venv (plugserve, plugserve-static, plugserve-wsgi, plugserve-proxy and plugserve-vhost
-as editable installs).
+bench/.venv (plugserve, plugserve-static, plugserve-wsgi, plugserve-proxy, plugserve-vhost
+and plugserve-cgi as editable installs; php-cgi from Debian).
 
 Usage: python3 bench/run.py [--scenarios a,b] [--peers a,b] [--runs 3] [--duration 10]
        python3 bench/run.py --quick --scenarios hello-keepalive --peers plugserve-h11,twisted
 
 Exit status: 0 if every row was measured, 1 if some row was skipped, 2 on a setup error.
-Only the standard library is used here (and in _common.py, _rows.py, static.py, proxy.py and
-vhost.py, which it imports).
+Only the standard library is used here (and in _common.py, _rows.py, static.py, proxy.py,
+vhost.py and cgi_scenarios.py, which it imports).
 """
 
 from __future__ import annotations
@@ -52,6 +54,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import cgi_scenarios
 import proxy
 import vhost
 from _common import (
@@ -160,6 +163,7 @@ NEEDS: dict[str, Need] = {
     "curl": Need(program="curl"),
     **proxy.NEEDS,
     **vhost.NEEDS,
+    **cgi_scenarios.NEEDS,
 }
 
 
@@ -433,6 +437,7 @@ def build_scenarios() -> dict[str, Scenario]:
     )
     scenarios += proxy.proxy_scenarios()
     scenarios += vhost.vhost_scenarios()
+    scenarios += cgi_scenarios.cgi_scenarios()
     return {scenario.name: scenario for scenario in scenarios}
 
 
@@ -454,6 +459,7 @@ class Sample:
     notes: list[str]
     origin_cpu: float = float("nan")  # the origin's CPU, same unit as `cpu` (proxy scenarios)
     cpu1_pct: float = float("nan")  # wrk's and the origin's CPU use, of CPU 1
+    script_cpu: float = float("nan")  # reaped children's CPU, same unit (cgi_scenarios.py)
 
 
 @dataclass
@@ -525,7 +531,8 @@ def measure(
         log(f"{row.name}: warming up {args.warmup} s")
         load(args.warmup)
         # After the warm-up every worker process has started and served.
-        pids = (process.pid, *descendants(process.pid))
+        # A CGI server's children come and go: its main process alone, the scripts reaped.
+        pids = (process.pid,) if scenario.scripts else (process.pid, *descendants(process.pid))
         leftovers = {pid: command_line(pid) for pid in pids[1:]}
         log(f"{row.name}: measuring {args.duration} s ({len(pids)} process(es))")
         client_before = children_cpu()
@@ -569,6 +576,7 @@ def measure(
         notes=notes,
         origin_cpu=origin.cpu * per_unit if env.origin_pids else float("nan"),
         cpu1_pct=cpu1_pct if env.origin_pids else float("nan"),
+        script_cpu=probe.reaped * per_unit if scenario.scripts else float("nan"),
     )
 
 
@@ -697,6 +705,7 @@ def table(scenario: Scenario, results: list[RowResult]) -> list[str]:
     head = ["peer", "server", rate, "p99 ms", cpu, "wrk CPU %"]
     origin = scenario.origin is not None
     head += [f"origin {cpu}", f"CPU {CLIENT_CPU} %"] if origin else []
+    head += [f"script {cpu}", f"total {cpu}"] if scenario.scripts else []
     head += [header for header, _ in ratios] + [f"{rate} per run"]
     lines = ["| " + " | ".join(head) + " |", "|---|---|" + "---:|" * (len(head) - 2)]
     for result in results:
@@ -715,6 +724,9 @@ def table(scenario: Scenario, results: list[RowResult]) -> list[str]:
                     f"{result.median('origin_cpu'):,.0f}",
                     f"{result.median('cpu1_pct'):.0f}",
                 ]
+            if scenario.scripts:
+                total = statistics.median(s.cpu + s.script_cpu for s in result.samples)
+                cells += [f"{result.median('script_cpu'):,.0f}", f"{total:,.0f}"]
             cells += [ratio_text(results, result.row.name, base(result.row)) for _, base in ratios]
             cells.append(" / ".join(fmt_rate(sample.rate) for sample in result.samples))
         lines.append("| " + " | ".join(cells) + " |")
