@@ -5,9 +5,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import signal
 import socket
 import ssl
 import stat
+import subprocess
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,6 +24,7 @@ from plugserve.resource import Resource
 from plugserve.server import Request
 from plugserve.testing import TestServer
 
+from tests.cli_helpers import running
 from tests.wire import RawClient, ServerFactory, good_request
 
 
@@ -50,7 +53,7 @@ GOOD = [
     ("unix:/run/p.sock", Endpoint("unix", path="/run/p.sock")),
     ("unix:/run/p.sock:mode=0660", Endpoint("unix", path="/run/p.sock", mode=0o660)),
     ("unix:address=/run/p.sock:backlog=5:lockfile=1",
-     Endpoint("unix", path="/run/p.sock", backlog=5)),
+     Endpoint("unix", path="/run/p.sock", backlog=5, want_pid=True)),
     ("unix:/run/a\\:b.sock", Endpoint("unix", path="/run/a:b.sock")),
     ("ssl:8443:privateKey=k.pem:certKey=c.pem",
      Endpoint("ssl", port=8443, private_key="k.pem", cert_key="c.pem")),
@@ -337,3 +340,75 @@ def test_tls_client_through_http_client(plugserve_server: ServerFactory, tls: TL
             assert response.read().startswith(b"secure https://localhost")
     finally:
         conn.close()
+
+
+# -- wantPID=1: the PID lock file of a unix: socket -------------------------------------------
+
+
+@pytest.mark.parametrize("option", ["wantPID=1", "lockfile=1"])
+def test_want_pid_parses_under_both_names(option: str) -> None:
+    assert parse_endpoint(f"unix:/run/p.sock:{option}").want_pid is True
+    assert parse_endpoint("unix:/run/p.sock:wantPID=0").want_pid is False
+
+
+def test_want_pid_must_be_0_or_1() -> None:
+    with pytest.raises(UsageError, match="wantPID must be 0 or 1, not 'yes'"):
+        parse_endpoint("unix:/run/p.sock:wantPID=yes")
+
+
+def _dead_pid() -> int:
+    child = subprocess.Popen(["true"])
+    child.wait()
+    return child.pid
+
+
+def test_want_pid_writes_the_lock_and_takes_over_a_crashed_servers_socket(
+        tmp_path: Path) -> None:
+    path = tmp_path / "p.sock"
+    with socket.socket(socket.AF_UNIX) as sock:
+        sock.bind(str(path))  # the socket of a server that crashed ...
+    os.symlink(str(_dead_pid()), f"{path}.lock")  # ... and its lock, naming a dead process
+    with serving(f"unix:{path}:wantPID=1"), RawClient(str(path), family=socket.AF_UNIX) as c:
+        assert os.readlink(f"{path}.lock") == str(os.getpid())
+        assert _one_get(c).startswith(b"plain")
+
+
+def test_want_pid_never_takes_the_socket_of_a_live_lock_holder(tmp_path: Path) -> None:
+    path = tmp_path / "p.sock"
+    with socket.socket(socket.AF_UNIX) as sock:
+        sock.bind(str(path))  # nobody listens: a probe alone would replace it
+    holder = subprocess.Popen(["sleep", "30"])
+    try:
+        os.symlink(str(holder.pid), f"{path}.lock")
+        with pytest.raises(OSError, match=f"names process {holder.pid}, which is running"), \
+                serving(f"unix:{path}:wantPID=1"):
+            pass
+        assert stat.S_ISSOCK(os.stat(path).st_mode)  # untouched
+        assert os.readlink(f"{path}.lock") == str(holder.pid)
+    finally:
+        holder.kill()
+        holder.wait()
+
+
+def test_want_pid_refuses_a_lock_path_that_is_not_a_lock(tmp_path: Path) -> None:
+    path = tmp_path / "p.sock"
+    Path(f"{path}.lock").write_text("mine")
+    with pytest.raises(OSError, match="is not a PID lock file"), \
+            serving(f"unix:{path}:wantPID=1"):
+        pass
+    assert Path(f"{path}.lock").read_text() == "mine"
+
+
+def test_want_pid_lock_and_socket_are_removed_when_the_server_exits(tmp_path: Path) -> None:
+    path = tmp_path / "p.sock"
+    lock = Path(f"{path}.lock")
+    with running(["--config", "examples/site.py", "--listen", f"unix:{path}:wantPID=1"]) as s:
+        assert os.readlink(lock) == str(s.process.pid)
+        status, _, err = s.stop(signal.SIGTERM)
+        assert status == 0, err
+    assert not lock.is_symlink() and not path.exists()
+    with running(["--config", "examples/site.py", "--listen", f"unix:{path}:wantPID=1"]) as s:
+        s.stop(signal.SIGKILL)  # a crash: the lock stays, naming a dead process
+    assert lock.is_symlink()
+    with running(["--config", "examples/site.py", "--listen", f"unix:{path}:wantPID=1"]) as s:
+        assert os.readlink(lock) == str(s.process.pid)

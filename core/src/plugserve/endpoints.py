@@ -21,6 +21,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
+from ._pidlock import acquire_pid_lock
 from .error import UsageError
 
 __all__ = ["Endpoint", "bind_sockets", "listen", "listen_on", "parse_endpoint", "socket_urls"]
@@ -41,6 +42,9 @@ class Endpoint:
     mode: int | None = None
     private_key: str | None = None
     cert_key: str | None = None
+    #: unix: only: guard the socket with a PID lock file, PATH.lock (`wantPID=1`, Twisted's
+    #: `lockfile=1`), so that a crashed server's socket is taken over by PID, not by probing.
+    want_pid: bool = False
 
     @property
     def is_tls(self) -> bool:
@@ -90,9 +94,10 @@ def parse_endpoint(description: str) -> Endpoint:
         mode = _number(description, "mode", named.pop("mode"), octal=True) if "mode" in named \
             else None
         backlog = _number(description, "backlog", named.pop("backlog", "1024"))
-        named.pop("lockfile", None)
+        want_pid = _flag(description, named, "wantPID") | _flag(description, named, "lockfile")
         _no_extra(description, named)
-        return Endpoint("unix", path=os.path.expanduser(path), mode=mode, backlog=backlog)
+        return Endpoint("unix", path=os.path.expanduser(path), mode=mode, backlog=backlog,
+                        want_pid=want_pid)
     port_text = named.pop("port", positional[0] if positional else None)
     if port_text is None:
         raise UsageError(f"bad endpoint {description!r}: {kind}: needs a port")
@@ -123,6 +128,14 @@ def _number(
     expected = ("an octal number such as 0660" if octal
                 else f"a number from 0 to {high}" if high is not None else "a whole number")
     raise UsageError(f"bad endpoint {description!r}: {name} must be {expected}, not {text!r}")
+
+
+def _flag(description: str, named: dict[str, str], name: str) -> bool:
+    """Pop a 0/1 option (Twisted's integer booleans), False when absent."""
+    text = named.pop(name, "0")
+    if text not in ("0", "1"):
+        raise UsageError(f"bad endpoint {description!r}: {name} must be 0 or 1, not {text!r}")
+    return text == "1"
 
 
 def _no_extra(description: str, named: dict[str, str]) -> None:
@@ -229,6 +242,8 @@ def bind_sockets(endpoint: Endpoint) -> list[socket.socket]:
 
 def _bind_unix(endpoint: Endpoint) -> socket.socket:
     assert endpoint.path is not None
+    if endpoint.want_pid:
+        acquire_pid_lock(endpoint.path)
     _remove_stale_socket(endpoint.path)
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     try:
