@@ -280,6 +280,11 @@ class Hooks:
                 return root  # type: ignore[no-any-return]
         return hook(config=config)  # type: ignore[no-any-return]
 
+    def default_listen(self, config: Config) -> tuple[str, ...] | None:
+        """The endpoints a plugin listens on by default, or None (tcp:8080)."""
+        found = self.pm.hook.plugserve_default_listen(config=config)
+        return tuple(found) if found else None
+
     def processors(self, config: Config) -> dict[str, Any]:
         """Extension -> processor factory from every plugin; a clash names both plugins.
 

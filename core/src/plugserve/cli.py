@@ -293,6 +293,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     hooks = Hooks(pm, selected=config.plugins)
     try:
         site_or_root: Served | None = None
+        endpoints: tuple[str, ...] | None = None
         if config.config_file:
             site_or_root, endpoints = load_config_file(config.config_file)
             if endpoints and not args.listen:
@@ -302,6 +303,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             pm.register(AccessLogPlugin(log_path), name="access-log")
             hooks = Hooks(pm, selected=config.plugins)
         hooks.configure(config)
+        if not args.listen and not endpoints and (default := hooks.default_listen(config)):
+            config = _replace_listen(config, default)
         site_or_root, mounts, config = build_root(site_or_root, config, hooks)
         if site_or_root is None:
             print(nothing_to_serve(records, pm), file=sys.stderr)

@@ -57,6 +57,14 @@ def plugserve_make_root(config: Config) -> IResource | None:
     Plugins selected with --plugin are asked first."""
 
 
+@hookspec(firstresult=True)
+def plugserve_default_listen(config: Config) -> Sequence[str] | None:
+    """The endpoints to listen on when neither --listen nor a config file's `listen` names
+    any, instead of `tcp:8080`; None to leave the default alone.
+
+    A personal server (`--personal`) listens on its user's socket this way."""
+
+
 @hookspec
 def plugserve_mounts(config: Config) -> Mapping[str, IResource]:
     """Resources to serve under URL prefixes beside the root: `{"/prefix": resource}`.
