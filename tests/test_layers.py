@@ -18,7 +18,7 @@ LAYERS: dict[str, frozenset[str]] = {
     # leaf modules with no plugserve imports of their own (data types, constants, parsers)
     "base": frozenset({"error", "http_headers", "address", "defer", "_version", "_date",
                        "_reactor", "endpoints", "_forms", "_urlpath", "_status", "_registry",
-                       "_conditional", "_loop_cleanup"}),
+                       "_conditional", "_loop_cleanup", "_pidlock"}),
     "protocol": frozenset({"_protocol"}),
     "transport": frozenset({"_transport"}),
     "client": frozenset({"_client", "client"}),

@@ -161,14 +161,16 @@ async def stop(server: Server, grace_s: float = 0.0) -> None:
 
 
 async def serve_until_signal(server: Server) -> None:
-    """Print the addresses, then wait for SIGINT/SIGTERM and stop gracefully."""
-    for address in server.addresses:
-        print(f"plugserve: listening on {address}", flush=True)
+    """Print the addresses, then wait for SIGINT/SIGTERM and stop gracefully.  The handlers
+    are installed first: whoever starts the server may signal it as soon as it reads the
+    listening line, and must get the graceful stop (lock and socket removed), not a kill."""
     stop_event = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(sig, stop_event.set)
+    for address in server.addresses:
+        print(f"plugserve: listening on {address}", flush=True)
     await stop_event.wait()
     print("plugserve: shutting down", file=sys.stderr, flush=True)
     await stop(server)
