@@ -144,6 +144,31 @@ def engine_needs(engine: str) -> tuple[str, ...]:
     return ("plugserve", "--http") + (("plugserve-fast",) if engine == "httptools" else ())
 
 
+def engine_rows(
+    options: str,
+    command: Callable[[str], Command],
+    needs: tuple[str, ...] = (),
+    cwd: Path | None = None,
+    env: tuple[tuple[str, str], ...] = (),
+) -> list[Row]:
+    """The plugserve rows of a scenario, one per engine: `plugserve-ENGINE`, shown as
+    `plugserve OPTIONS --http ENGINE`, run by `command(engine)`, needing what the engine needs
+    and `needs`."""
+    return [
+        Row(
+            f"plugserve-{engine}",
+            f"plugserve-{engine}",
+            " ".join(filter(None, ("plugserve", options, "--http", engine))),
+            command(engine),
+            (*engine_needs(engine), *needs),
+            engine=engine,
+            cwd=cwd,
+            env=env,
+        )
+        for engine in ENGINES
+    ]
+
+
 def vs(name: str) -> Callable[[Row], str]:
     return lambda row: name
 

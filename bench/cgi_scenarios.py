@@ -30,9 +30,10 @@ from _rows import (
     Row,
     Scenario,
     Target,
-    engine_needs,
+    engine_rows,
     plugserve,
     rate_target,
+    vs,
 )
 
 CGI_PLUGIN_DIR = REPO_ROOT / "plugins" / "cgi"
@@ -96,17 +97,7 @@ def twisted(script: str, folder: Callable[[Env], str], *extra: Callable[[Env], s
 
 
 def cgi_rows() -> tuple[Row, ...]:
-    rows = [
-        Row(
-            f"plugserve-{engine}",
-            f"plugserve-{engine}",
-            f"plugserve --cgi-dir --http {engine}",
-            plugserve_cgi(engine),
-            (*engine_needs(engine), "plugserve-cgi", "--cgi-dir"),
-            engine=engine,
-        )
-        for engine in ENGINES
-    ]
+    rows = engine_rows("--cgi-dir", plugserve_cgi, ("plugserve-cgi", "--cgi-dir"))
     rows.append(
         Row(
             "twisted",
@@ -120,17 +111,8 @@ def cgi_rows() -> tuple[Row, ...]:
 
 
 def php_rows() -> tuple[Row, ...]:
-    rows = [
-        Row(
-            f"plugserve-{engine}",
-            f"plugserve-{engine}",
-            f"plugserve --php --path --http {engine}",
-            plugserve_php(engine),
-            (*engine_needs(engine), "plugserve-static", "plugserve-cgi", "php-cgi", "--php"),
-            engine=engine,
-        )
-        for engine in ENGINES
-    ]
+    rows = engine_rows("--php --path", plugserve_php,
+                       ("plugserve-static", "plugserve-cgi", "php-cgi", "--php"))
     rows.append(
         Row(
             "twisted",
@@ -152,7 +134,7 @@ def targets(what: str) -> tuple[Target, ...]:
 
 
 def cgi_scenarios() -> tuple[Scenario, ...]:
-    vs_twisted = (("vs Twisted Web", lambda row: "twisted"),)
+    vs_twisted = (("vs Twisted Web", vs("twisted")),)
     return (
         Scenario(
             "cgi-hello",

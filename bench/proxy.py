@@ -36,13 +36,12 @@ from _common import (
     which_or_apt,
 )
 from _rows import (
-    ENGINES,
     Command,
     Env,
     Need,
     Row,
     Scenario,
-    engine_needs,
+    engine_rows,
     plugserve,
     python_script,
     rate_target,
@@ -221,17 +220,7 @@ def nginx_proxy(keepalive: bool) -> Command:
 
 
 def proxy_rows() -> tuple[Row, ...]:
-    rows = [
-        Row(
-            f"plugserve-{engine}",
-            f"plugserve-{engine}",
-            f"plugserve --reverse-proxy --http {engine}",
-            plugserve_proxy(engine),
-            (*engine_needs(engine), "plugserve-proxy"),
-            engine=engine,
-        )
-        for engine in ENGINES
-    ]
+    rows = engine_rows("--reverse-proxy", plugserve_proxy, ("plugserve-proxy",))
     rows += [
         Row(
             "twisted",

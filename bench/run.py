@@ -102,6 +102,7 @@ from _rows import (
     Scenario,
     Target,
     engine_needs,
+    engine_rows,
     p99_targets,
     plugserve,
     python_script,
@@ -203,17 +204,7 @@ def gunicorn(env: Env, port: int) -> list[str]:
 
 
 def hello_rows() -> tuple[Row, ...]:
-    rows = [
-        Row(
-            f"plugserve-{engine}",
-            f"plugserve-{engine}",
-            f"plugserve --http {engine}",
-            plugserve(engine, "--config", str(HELLO_CONFIG)),
-            engine_needs(engine),
-            engine=engine,
-        )
-        for engine in ENGINES
-    ]
+    rows = engine_rows("", lambda engine: plugserve(engine, "--config", str(HELLO_CONFIG)))
     rows += [
         Row(
             "twisted",
@@ -244,17 +235,8 @@ def hello_rows() -> tuple[Row, ...]:
 
 
 def static_rows() -> tuple[Row, ...]:
-    rows = [
-        Row(
-            f"plugserve-{engine}",
-            f"plugserve-{engine}",
-            f"plugserve --path --http {engine}",
-            plugserve(engine, "--path", "{docroot}"),
-            (*engine_needs(engine), "plugserve-static"),
-            engine=engine,
-        )
-        for engine in ENGINES
-    ]
+    rows = engine_rows("--path", lambda engine: plugserve(engine, "--path", "{docroot}"),
+                       ("plugserve-static",))
     rows += [
         Row(
             "twisted",
@@ -279,19 +261,8 @@ WSGI_PATH = (("PYTHONPATH", str(SERVERS_DIR)),)
 
 
 def wsgi_rows() -> tuple[Row, ...]:
-    rows = [
-        Row(
-            f"plugserve-{engine}",
-            f"plugserve-{engine}",
-            f"plugserve --wsgi --http {engine}",
-            plugserve(engine, "--wsgi", WSGI_APP),
-            (*engine_needs(engine), "plugserve-wsgi"),
-            engine=engine,
-            cwd=SERVERS_DIR,
-            env=WSGI_PATH,
-        )
-        for engine in ENGINES
-    ]
+    rows = engine_rows("--wsgi", lambda engine: plugserve(engine, "--wsgi", WSGI_APP),
+                       ("plugserve-wsgi",), cwd=SERVERS_DIR, env=WSGI_PATH)
     rows += [
         Row(
             "twisted",
