@@ -101,15 +101,17 @@ def check_options(config: Config) -> None:
         value = config.option(flag)
         if value is not None and value < 0:
             raise UsageError(f"--{flag.replace('_', '-')} {value}: give 0 or more")
+    environ = _environ(config)
     php_cgi = config.option("php_cgi", _DEFAULTS.php_cgi)
-    if config.option("php") and shutil.which(php_cgi) is None:
+    # Looked up on the PATH the scripts get, as FilteredScript.argv looks it up per request.
+    if config.option("php") and shutil.which(php_cgi, path=dict(environ)["PATH"]) is None:
         raise UsageError(f"--php: the php-cgi program {php_cgi!r} is not found or not "
                          "executable; install it (Debian: apt install php-cgi) or give "
                          "--php-cgi /path/to/php-cgi")
     path = config.option("path")
     _settings.use(_settings.CGISettings(
         timeout=config.option("cgi_timeout", _DEFAULTS.timeout),
-        environ=_environ(config),
+        environ=environ,
         stderr_bytes=config.option("cgi_stderr_max", _DEFAULTS.stderr_bytes),
         spool_bytes=config.option("cgi_spool_max", _DEFAULTS.spool_bytes),
         head_bytes=config.option("cgi_header_max", _DEFAULTS.head_bytes) or 1,
