@@ -13,6 +13,7 @@ import inspect
 import logging
 from typing import TYPE_CHECKING, Any, Final
 
+from ._loop_cleanup import end_with_server
 from .error import ConnectionLost, UnsupportedMethod
 from .resource import error_html
 
@@ -44,8 +45,9 @@ def render_request(resource: IResource, request: Request) -> None:
         return
     elif inspect.isawaitable(body):
         # Kept on the request so that the client going away cancels it (connectionLost).
-        request._render_task = asyncio.get_running_loop().create_task(
+        task = request._render_task = asyncio.get_running_loop().create_task(
             _render_later(resource, request, body))
+        end_with_server(task)  # a closing server lets it unwind before its loop stops
     else:
         _bad_result(resource, request, body)
 

@@ -187,12 +187,19 @@ async def run_script(request: Any, argv: Sequence[bytes], env: dict[bytes, bytes
 
 async def _settle(process: ScriptProcess, logging_stderr: asyncio.Future[None],
                   label: str) -> None:
-    """Wait (briefly: the group was killed) for the exit, and log a failing one."""
+    """Wait (briefly: the group was killed) for the exit, and log a failing one.  A request
+    cancelled meanwhile (its client left, the server shuts down) still waits for the exit
+    before it ends, so that the script is reaped and nothing it started outlives it."""
     try:
         code = await asyncio.wait_for(asyncio.shield(process.exited), 5.0)
-    except (TimeoutError, asyncio.CancelledError):
+    except TimeoutError:
         logging_stderr.cancel()
         return
+    except asyncio.CancelledError:
+        logging_stderr.cancel()
+        with contextlib.suppress(TimeoutError, asyncio.CancelledError):
+            await asyncio.wait_for(asyncio.shield(process.exited), 5.0)
+        raise
     with contextlib.suppress(asyncio.TimeoutError, asyncio.CancelledError):
         await asyncio.wait_for(logging_stderr, 1.0)
     if code > 0:
