@@ -3,17 +3,27 @@
 Names and values are bytes; a str name or value is encoded (UTF-8 for values) and a str name
 asks for str values back, as in Twisted.  Names go on the wire in canonical Title-Case with
 Twisted's exceptions (`ETag`, `WWW-Authenticate`, ...).
+
+`end_to_end` is what every relay (the proxy, the per-user relay) passes on: a message's
+headers without the hop-by-hop ones (RFC 9110 §7.6.1).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from functools import lru_cache
 from typing import AnyStr, Final, TypeVar, overload
 
-__all__ = ["Headers", "canonical_name"]
+__all__ = ["HOP_BY_HOP", "Headers", "canonical_name", "end_to_end"]
 
 _T = TypeVar("_T")
+
+#: The headers of one hop (lower-case), which a relay never passes on: RFC 9110's, and framing
+#: and the 100-continue handshake, which a relay does itself on each side.
+HOP_BY_HOP: Final = frozenset({
+    b"connection", b"keep-alive", b"proxy-connection", b"te", b"trailer", b"transfer-encoding",
+    b"upgrade", b"proxy-authorization", b"proxy-authenticate", b"content-length", b"expect",
+})
 
 _SPECIAL: Final = {
     b"content-md5": b"Content-MD5",
@@ -140,3 +150,16 @@ class Headers:
     def _last(self, name: bytes) -> bytes | None:
         values = self._raw.get(name)
         return values[-1] if values else None
+
+
+def end_to_end(headers: Iterable[tuple[bytes, bytes]], *,
+               websocket: bool = False) -> list[tuple[bytes, bytes]]:
+    """`headers` (lower-case names) without the HOP_BY_HOP ones and those `Connection` lists;
+    with `websocket`, `Upgrade: websocket` and `Connection: upgrade` are kept."""
+    headers = list(headers)
+    listed = {token.strip(b" \t").lower() for name, value in headers if name == b"connection"
+              for token in value.split(b",")}
+    kept = [(n, v) for n, v in headers if n not in HOP_BY_HOP and n not in listed]
+    if websocket:
+        kept += [(b"connection", b"upgrade"), (b"upgrade", b"websocket")]
+    return kept

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ._headers import HOP_BY_HOP
+from plugserve.http_headers import HOP_BY_HOP
 
 __all__ = ["ProxyClient", "ProxyClientFactory"]
 

@@ -1,38 +1,18 @@
 """Which headers cross the proxy, and the ones it adds: hop-by-hop headers are removed in both
-directions (RFC 9110 §7.6.1), framing is never passed through (the proxy frames each message
-itself), `Via` is added both ways and detects loops, and the reverse proxy adds
-`X-Forwarded-For/-Host/-Proto` and `Forwarded` (RFC 7239)."""
+directions (RFC 9110 §7.6.1, the core's `end_to_end`), framing is never passed through (the
+proxy frames each message itself), `Via` is added both ways and detects loops, and the
+reverse proxy adds `X-Forwarded-For/-Host/-Proto` and `Forwarded` (RFC 7239)."""
 
 from __future__ import annotations
 
 import functools
 import hashlib
 import socket
-from collections.abc import Iterable
-from typing import Any, Final
+from typing import Any
+
+from plugserve.http_headers import end_to_end
 
 __all__ = ["end_to_end", "forwarded_headers", "is_loop", "via"]
-
-HOP_BY_HOP: Final = frozenset({
-    b"connection", b"keep-alive", b"proxy-connection", b"te", b"trailer", b"transfer-encoding",
-    b"upgrade", b"proxy-authorization", b"proxy-authenticate",
-    # framing and the 100-continue handshake are the proxy's own, on each side
-    b"content-length", b"expect",
-})
-
-
-def end_to_end(headers: Iterable[tuple[bytes, bytes]], *,
-               websocket: bool = False) -> list[tuple[bytes, bytes]]:
-    """`headers` (lower-case names) without the hop-by-hop ones and those `Connection` lists;
-    with `websocket`, `Upgrade: websocket` and `Connection: upgrade` are kept."""
-    headers = list(headers)
-    listed = {token.strip(b" \t").lower() for name, value in headers if name == b"connection"
-              for token in value.split(b",")}
-    kept = [(n, v) for n, v in headers if n not in HOP_BY_HOP and n not in listed]
-    if websocket:
-        kept += [(b"connection", b"upgrade"), (b"upgrade", b"websocket")]
-    return kept
-
 
 @functools.lru_cache(maxsize=64)
 def _pseudonym(port: int) -> bytes:
