@@ -105,11 +105,12 @@ class Config:
         """A parsed command-line option (a plugin's own or the core's), or `default`."""
         return self.options.get(name, default)
 
-    def directory_resource(self, path: str) -> IResource | None:
+    def directory_resource(self, path: str, *, contained: bool = False) -> IResource | None:
         """The resource serving folder `path` as `--path` would (the plugins'
-        `plugserve_directory_resource`), or None when no plugin serves folders."""
+        `plugserve_directory_resource`), or None when no plugin serves folders.  `contained`:
+        no symlink out of `path` is followed, whatever the run's options."""
         if self.hook is None:
             return None
         return self.hook.plugserve_directory_resource(  # type: ignore[no-any-return]
-            path=path, config=self
+            path=path, config=self, contained=contained
         )

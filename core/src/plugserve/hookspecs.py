@@ -76,12 +76,15 @@ def plugserve_mounts(config: Config) -> Mapping[str, IResource]:
 
 
 @hookspec(firstresult=True)
-def plugserve_directory_resource(path: str, config: Config) -> IResource | None:
+def plugserve_directory_resource(path: str, config: Config,
+                                 contained: bool) -> IResource | None:
     """The resource serving the folder `path` as `--path` would serve it, or None.
 
     plugserve-static answers it, with the run's processors and static options; plugins that
     serve folders of their own (virtual hosts, per-user sites) ask it through
-    `config.directory_resource(path)` instead of importing a file-serving plugin."""
+    `config.directory_resource(path)` instead of importing a file-serving plugin.  With
+    `contained`, no symlink that leads out of `path` is followed, whatever the run's options
+    (a user's `public_html` must not reach another user's files)."""
 
 
 @hookspec

@@ -62,7 +62,10 @@ def test_the_directory_hook_is_the_path_root_for_any_folder(tree, tmp_path):
         assert getattr(other, name) == getattr(root, name), name
     assert other.fileCache is root.fileCache  # one bound for the run's folders
     assert other.fileCache.max_bytes == 1000
-    fresh: Any = _plugin.plugserve_directory_resource(str(tmp_path), _config())
+    assert root.confineSymlinks is False
+    contained: Any = config.directory_resource(str(tmp_path), contained=True)
+    assert contained.confineSymlinks is True  # whatever the run's options say
+    fresh: Any = _plugin.plugserve_directory_resource(str(tmp_path), _config(), False)
     assert fresh.fileCache is not root.fileCache  # another run, another cache
 
 

@@ -72,11 +72,12 @@ def make_root(config: Config) -> File | None:
     return directory_resource(path, config) if path is not None else None
 
 
-def directory_resource(path: str, config: Config) -> File:
+def directory_resource(path: str, config: Config, *, contained: bool = False) -> File:
     """`path` served as --path serves it: with every plugin's processors and `.asis`, and the
     static options of this run (index names, types, ignored extensions, listing, dotfiles,
     symlinks, precompressed variants).  Every folder of a run shares one small-file cache,
-    so --file-cache-size bounds them all together."""
+    so --file-cache-size bounds them all together.  `contained` refuses symlinks out of
+    `path` even without --no-symlinks-outside-root."""
     root = File(path)
     root.processors = {".asis": ASISProcessor, **config.processors}
     if config.option("index"):
@@ -90,7 +91,7 @@ def directory_resource(path: str, config: Config) -> File:
         root.ignoreExt("*")
     root.allowListing = not config.option("no_listing", False)
     root.serveDotfiles = bool(config.option("serve_dotfiles", False))
-    root.confineSymlinks = bool(config.option("no_symlinks_outside_root", False))
+    root.confineSymlinks = contained or bool(config.option("no_symlinks_outside_root", False))
     root.precompressed = bool(config.option("precompressed", False))
     root.fileCache = _run_cache(config)
     return root

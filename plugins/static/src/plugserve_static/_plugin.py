@@ -27,5 +27,6 @@ def plugserve_make_root(config: Config) -> IResource | None:
 
 
 @hookimpl
-def plugserve_directory_resource(path: str, config: Config) -> IResource | None:
-    return _options.directory_resource(path, config)
+def plugserve_directory_resource(path: str, config: Config,
+                                 contained: bool) -> IResource | None:
+    return _options.directory_resource(path, config, contained=contained)
