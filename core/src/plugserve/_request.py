@@ -15,7 +15,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from typing import IO, TYPE_CHECKING, Any, Final, Protocol
-from urllib.parse import unquote_to_bytes
+from urllib.parse import quote, unquote_to_bytes
 
 from ._addressing import RequestAddressing
 from ._conditional import none_match, not_modified_since
@@ -311,6 +311,15 @@ def _cookie_name(request: Request, secure: bool) -> bytes:
     return b"_".join([base, *request.sitepath])
 
 
+def _cookie_path(request: Request) -> bytes:
+    """`/`, or the site's own prefix when the site is served below one (a personal server
+    behind `--user`: `/alice.plugserve/`), so that one user's pages never see another's
+    session cookie (Twisted always says `/`)."""
+    if not request.sitepath:
+        return b"/"
+    return b"".join(b"/" + quote(s, safe="").encode("ascii") for s in request.sitepath) + b"/"
+
+
 def _get_session(request: Request, interface: Any, force_not_secure: bool) -> Any:
     """Find this browser's session through its cookie (one per secure-ness and site path, as
     Twisted names them), or create one through the Site and set the cookie."""
@@ -323,8 +332,8 @@ def _get_session(request: Request, interface: Any, force_not_secure: bool) -> An
         session = site.getSession(uid) if uid else None
         if session is None:
             session = site.makeSession()
-            request.addCookie(name, session.uid, path=b"/", secure=secure, httpOnly=True,
-                              sameSite="lax")
+            request.addCookie(name, session.uid, path=_cookie_path(request), secure=secure,
+                              httpOnly=True, sameSite="lax")
         cached = session
         setattr(request, "_session_secure" if secure else "_session", session)
         if not secure or request.session is None:
