@@ -6,8 +6,11 @@ the per-user relay use it; plugins and tests may too (see docs/writing-plugins.m
     response = await pool.request(Upstream.parse("http://127.0.0.1:8080"), b"GET", b"/",
                                   [(b"accept", b"text/plain")])
     body = await response.read()        # or: async for chunk in response
+
+`request_body(request)` is a server request's body as the body to relay (streamed or whole).
 """
 
+from ._client.outgoing import request_body
 from ._client.pool import (
     ConnectionPool,
     Response,
@@ -27,4 +30,5 @@ __all__ = [
     "UpstreamTimeout",
     "UpstreamUnreachable",
     "format_authority",
+    "request_body",
 ]

@@ -15,17 +15,16 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import AsyncIterator
 from typing import Any
 
-from plugserve.client import Response, Upstream, UpstreamError
+from plugserve.client import Response, Upstream, UpstreamError, request_body
 from plugserve.error import ConnectionLost
 from plugserve.resource import error_html
 
 from . import _settings
 from ._headers import end_to_end, via
 
-__all__ = ["error_page", "pipe", "relay", "request_body", "wants_websocket"]
+__all__ = ["error_page", "pipe", "relay", "wants_websocket"]
 
 _log = logging.getLogger("plugserve.proxy")
 _MESSAGES = {502: ("Bad Gateway", "The upstream server could not be reached, or its response "
@@ -48,20 +47,6 @@ def wants_websocket(request: Any) -> bool:
     connection = b",".join(headers.getRawHeaders(b"connection") or ()).lower()
     return (request.clientproto == b"HTTP/1.1" and b"websocket" in upgrade
             and b"upgrade" in [t.strip() for t in connection.split(b",")])
-
-
-def request_body(request: Any) -> tuple[bytes | AsyncIterator[bytes] | None, int | None]:
-    """The body to send up, and its length when the client declared it."""
-    headers = request.requestHeaders
-    length_header = headers.getRawHeaders(b"content-length")
-    chunked = headers.getRawHeaders(b"transfer-encoding") is not None
-    length = int(length_header[-1]) if length_header and not chunked else None
-    if not chunked and not length:
-        return None, None
-    content = request.content
-    if hasattr(content, "__aiter__"):
-        return aiter(content), length
-    return content.read(), None
 
 
 async def pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
