@@ -64,7 +64,7 @@ def test_nothing_to_serve_exits_2_and_says_what_could(tmp_path):
     assert result.returncode == 2
     assert "nothing to serve" in result.stderr
     assert "--config FILE.py" in result.stderr
-    assert "pip install ./plugins/distrib" in result.stderr  # a plugin not installed
+    assert "plugin 'distrib' (installed)" in result.stderr  # (test_plugin_names: the others)
     assert "pip install plugserve-" not in result.stderr  # no package index has these names
     assert "--path DIR" in result.stderr
     assert "Traceback" not in result.stderr

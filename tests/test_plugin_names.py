@@ -46,11 +46,11 @@ def test_a_first_party_name_is_never_a_standard_library_module():
     assert result.returncode == 0, result.stderr
     (record,) = [r for r in json.loads(result.stdout) if r["name"] == "cgi"]
     assert (record["module"], record["origin"]) == ("plugserve_cgi._plugin", "entry point")
-    distrib = plugserve_command("plugins", "--plugin", "distrib")  # no module of that name
-    assert distrib.returncode == 2 and "pip install ./plugins/distrib" in distrib.stderr
-    assert ("--plugin distrib: the distrib plugin is not installed (distribution "
-            "plugserve-distrib): from a plugserve checkout, pip install ./plugins/distrib"
-            ) in distrib.stderr
+    redis = plugserve_command("plugins", "--plugin", "redis")  # no module of that name
+    assert redis.returncode == 2 and "pip install ./plugins/redis" in redis.stderr
+    assert ("--plugin redis: the redis plugin is not installed (distribution "
+            "plugserve-redis): from a plugserve checkout, pip install ./plugins/redis"
+            ) in redis.stderr
 
 
 def test_an_installed_entry_point_wins_over_a_module_of_the_same_name(tmp_path):
@@ -88,13 +88,12 @@ def test_every_option_of_an_installed_first_party_plugin_is_in_the_table():
         options = {o for action in parser._actions for o in action.option_strings}
         assert options == set(known.options), impl.plugin_name
         checked.add(impl.plugin_name)
-    assert checked >= {"static", "rpy", "wsgi", "proxy", "vhost", "cgi"}
+    assert checked >= {"static", "rpy", "wsgi", "proxy", "vhost", "cgi", "distrib"}
 
 
 @pytest.mark.parametrize(
     ("args", "plugin"),
-    [(["--user"], "distrib"), (["--personal"], "distrib"),
-     (["--session-store", "redis://127.0.0.1"], "redis")],
+    [(["--session-store", "redis://127.0.0.1"], "redis")],
 )
 def test_an_option_of_a_plugin_not_installed_names_its_distribution(args, plugin):
     result = plugserve_command(*args)

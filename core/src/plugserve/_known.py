@@ -69,7 +69,10 @@ KNOWN_PLUGINS: Mapping[str, KnownPlugin] = _table(
         "--cgi-dir", "--cgi-ext", "--php", "--php-cgi", "--cgi-timeout", "--cgi-env",
         "--cgi-stderr-max", "--cgi-spool-max", "--cgi-header-max",
     )),
-    KnownPlugin("distrib", "plugserve-distrib", "--user / --personal", ("--user", "--personal")),
+    KnownPlugin("distrib", "plugserve-distrib", "--user / --personal", (
+        "--user", "--personal", "--user-timeout", "--user-connect-timeout",
+        "--user-max-concurrent", "--user-follow-symlinks",
+    )),
     KnownPlugin("redis", "plugserve-redis", "",
                 ("--session-store",)),
 )
