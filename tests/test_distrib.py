@@ -311,3 +311,17 @@ def test_personal_servers_of_two_uids_and_a_planted_socket(shared_tmp: Path) -> 
     finally:
         for personal in servers:
             personal.stop()
+
+
+def test_the_docs_publisher_example_behind_the_front(tmp_path: Path, db: UserDatabase) -> None:
+    folder = home(tmp_path, "alice", site=False)
+    db.add("alice", folder)
+    example = HERE.parent / "docs" / "examples" / "distrib_publisher.py"
+    personal = Personal(folder, "--config", str(example))
+    try:
+        with front(db, tmp_path) as server:
+            port = urlsplit(server.url).port
+            page = get(server.url + "/alice.plugserve/")
+    finally:
+        personal.stop()
+    assert page.text == f"Hello 127.0.0.1, this is http://127.0.0.1:{port}/alice.plugserve/\n"
